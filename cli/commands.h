@@ -1,0 +1,7 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace detforge::cli {
+// Each adds its subcommand; the callback runs it and throws detforge::Error on failure.
+void add_run_op(CLI::App& app);
+}  // namespace detforge::cli

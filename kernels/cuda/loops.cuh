@@ -16,28 +16,44 @@ struct InPtrs {
   const void* p[K > 0 ? K : 1];
 };
 
-template <class OutT, class... InTs, class F, size_t... I>
-__global__ void map_contiguous_kernel(int64_t n, OutT* o, InPtrs<sizeof...(InTs)> in, F f,
-                                      std::index_sequence<I...>) {
-  int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
+// Per-element bodies; the kernel itself has a single template parameter (CUDA forbids several
+// parameter packs on a __global__ template).
+template <class OutT, class F, class... InTs>
+struct ContiguousBody {
+  OutT* o;
+  InPtrs<sizeof...(InTs)> in;
+  F f;
+  template <size_t... I>
+  __device__ void apply(int64_t i, std::index_sequence<I...>) const {
     o[i] = cast_to<OutT>(f(static_cast<acc_t<InTs>>(static_cast<const InTs*>(in.p[I])[i])...));
-}
+  }
+  __device__ void operator()(int64_t i) const { apply(i, std::index_sequence_for<InTs...>{}); }
+};
 
-template <class OutT, class... InTs, class F, size_t... I>
-__global__ void map_strided_kernel(int64_t n, StridedIndex<sizeof...(InTs) + 1> idx, OutT* o,
-                                   InPtrs<sizeof...(InTs)> in, F f, std::index_sequence<I...>) {
-  int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+template <class OutT, class F, class... InTs>
+struct StridedBody {
+  StridedIndex<sizeof...(InTs) + 1> idx;
+  OutT* o;
+  InPtrs<sizeof...(InTs)> in;
+  F f;
+  template <size_t... I>
+  __device__ void apply(int64_t i, std::index_sequence<I...>) const {
     int64_t off[sizeof...(InTs) + 1];
     idx.offsets(i, off);
     o[off[0]] = cast_to<OutT>(f(static_cast<acc_t<InTs>>(static_cast<const InTs*>(in.p[I])[off[I + 1]])...));
   }
+  __device__ void operator()(int64_t i) const { apply(i, std::index_sequence_for<InTs...>{}); }
+};
+
+template <class Body>
+__global__ void elementwise_kernel(int64_t n, Body body) {
+  int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) body(i);
 }
 
 template <class OutT, class... InTs, class F, size_t... I>
 void map_impl(const Tensor& out, const std::array<Tensor, sizeof...(InTs)>& ins, const F& f,
-              std::index_sequence<I...> seq) {
+              std::index_sequence<I...>) {
   constexpr int N = sizeof...(InTs) + 1;
   int64_t n = out.numel();
   if (n == 0) return;
@@ -48,11 +64,13 @@ void map_impl(const Tensor& out, const std::array<Tensor, sizeof...(InTs)>& ins,
   int blocks = detforge::cuda::blocks_for(n);
   bool contiguous = out.is_contiguous() && (ins[I].is_contiguous() && ...);
   if (contiguous) {
-    map_contiguous_kernel<OutT, InTs...><<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, o, in, f, seq);
+    ContiguousBody<OutT, F, InTs...> body{o, in, f};
+    elementwise_kernel<<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, body);
   } else {
     const std::vector<int64_t> st[N] = {out.strides(), ins[I].strides()...};
     auto idx = make_strided_index<N>(out.shape(), st);
-    map_strided_kernel<OutT, InTs...><<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, idx, o, in, f, seq);
+    StridedBody<OutT, F, InTs...> body{idx, o, in, f};
+    elementwise_kernel<<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, body);
   }
   DF_CUDA_KERNEL_CHECK();
 }

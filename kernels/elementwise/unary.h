@@ -1,6 +1,8 @@
 // Unary elementwise ops: out = f(x; a, b). The functors are the single source of the element math
 // for the CPU loop (cpu/unary.cpp) and the CUDA kernel (cuda/unary.cu).
 #pragma once
+#include <type_traits>
+
 #include "kernels/dispatch.h"
 #include "kernels/math.h"
 #include "tensor/tensor.h"
@@ -30,10 +32,12 @@ const char* unary_op_name(UnaryOp op);
 struct NegOp { static constexpr bool kIntegral = true;
   template <class T> DETFORGE_HD T operator()(T x, const UnaryParams&) const { return -x; } };
 struct AbsOp { static constexpr bool kIntegral = true;
-  template <class T> DETFORGE_HD T operator()(T x, const UnaryParams&) const { return x < T(0) ? -x : x; } };
+  template <class T> DETFORGE_HD T operator()(T x, const UnaryParams&) const {
+    if constexpr (std::is_unsigned_v<T>) return x; else return x < T(0) ? -x : x; } };
 struct SignOp { static constexpr bool kIntegral = true;
   template <class T> DETFORGE_HD T operator()(T x, const UnaryParams&) const {
-    return static_cast<T>((T(0) < x) - (x < T(0))); } };
+    if constexpr (std::is_unsigned_v<T>) return static_cast<T>(x > T(0));
+    else return static_cast<T>((T(0) < x) - (x < T(0))); } };
 struct ExpOp { static constexpr bool kIntegral = false;
   template <class T> DETFORGE_HD T operator()(T x, const UnaryParams&) const { return dmath::exp(x); } };
 struct LogOp { static constexpr bool kIntegral = false;
@@ -49,7 +53,8 @@ struct ReluOp { static constexpr bool kIntegral = true;
     return dmath::isnan(x) ? x : (x > T(0) ? x : T(0)); } };
 struct Relu6Op { static constexpr bool kIntegral = true;
   template <class T> DETFORGE_HD T operator()(T x, const UnaryParams&) const {
-    return dmath::isnan(x) ? x : (x < T(0) ? T(0) : (x > T(6) ? T(6) : x)); } };
+    if constexpr (std::is_unsigned_v<T>) return x > T(6) ? T(6) : x;
+    else return dmath::isnan(x) ? x : (x < T(0) ? T(0) : (x > T(6) ? T(6) : x)); } };
 struct LeakyReluOp { static constexpr bool kIntegral = false;  // a = negative_slope
   template <class T> DETFORGE_HD T operator()(T x, const UnaryParams& p) const {
     return x > T(0) ? x : x * static_cast<T>(p.a); } };

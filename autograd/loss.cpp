@@ -186,21 +186,23 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& we
   }
   Tensor out = Tensor::empty(p.reduction == LossReduction::none ? out_shape : Shape{}, dt, dev);
   Tensor total_weight = Tensor::empty({}, kernels::loss_acc_dtype(dt), dev);
-  kernels::cross_entropy_forward_stub(dev, op)(p, out, total_weight, x, t, w);
+  Tensor lse = Tensor::empty({p.N * p.S}, kernels::loss_acc_dtype(dt), dev);
+  kernels::cross_entropy_forward_stub(dev, op)(p, out, total_weight, lse, x, t, w);
   std::vector<Tensor> ins =
       p.prob_target ? std::vector<Tensor>{input, target} : std::vector<Tensor>{input};
   if (needs_grad(ins)) {
-    record(op, ins, {out}, [p, x, t, w, total_weight, si = input.shape()](auto& g, auto& needs) {
-      Tensor go = raw::contiguous(raw::to(g[0], x.device(), x.dtype()));
-      Tensor gx = Tensor::empty(x.shape(), x.dtype(), x.device());
-      Tensor gt =
-          p.prob_target && needs[1] ? Tensor::empty(t.shape(), t.dtype(), t.device()) : Tensor();
-      kernels::cross_entropy_backward_stub(x.device(), "cross_entropy")(p, gx, gt, go, total_weight,
-                                                                        x, t, w);
-      std::vector<Tensor> r{needs[0] ? gx.reshape(si) : Tensor()};
-      if (p.prob_target) r.push_back(gt);
-      return r;
-    });
+    record(op, ins, {out},
+           [p, x, t, w, total_weight, lse, si = input.shape()](auto& g, auto& needs) {
+             Tensor go = raw::contiguous(raw::to(g[0], x.device(), x.dtype()));
+             Tensor gx = Tensor::empty(x.shape(), x.dtype(), x.device());
+             Tensor gt = p.prob_target && needs[1] ? Tensor::empty(t.shape(), t.dtype(), t.device())
+                                                   : Tensor();
+             kernels::cross_entropy_backward_stub(x.device(), "cross_entropy")(
+                 p, gx, gt, go, total_weight, lse, x, t, w);
+             std::vector<Tensor> r{needs[0] ? gx.reshape(si) : Tensor()};
+             if (p.prob_target) r.push_back(gt);
+             return r;
+           });
   }
   return out;
 }

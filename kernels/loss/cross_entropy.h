@@ -47,13 +47,15 @@ DETFORGE_HD inline A ce_row_logsumexp(const T* x, int64_t stride, int64_t C) {
 template <class A, class T>
 DETFORGE_HD inline CeRowResult<A> ce_index_row_forward(const T* x, int64_t stride, int64_t C,
                                                        int64_t t, const T* w, A ls,
-                                                       int64_t ignore_index) {
+                                                       int64_t ignore_index, A* lse_out) {
+  *lse_out = A(0);
   if (t == ignore_index) return {A(0), A(0)};
   if (t < 0 || t >= C) {
     A nan = A(0) / A(0);
     return {nan, A(0)};
   }
   A lse = ce_row_logsumexp<A>(x, stride, C);
+  *lse_out = lse;
   A wt = w ? static_cast<A>(w[t]) : A(1);
   A loss = (A(1) - ls) * wt * (lse - static_cast<A>(x[t * stride]));
   if (ls > A(0)) {
@@ -70,8 +72,9 @@ DETFORGE_HD inline CeRowResult<A> ce_index_row_forward(const T* x, int64_t strid
 // Row loss for a probability target p (same stride as x).
 template <class A, class T>
 DETFORGE_HD inline CeRowResult<A> ce_prob_row_forward(const T* x, const T* p, int64_t stride,
-                                                      int64_t C, const T* w, A ls) {
+                                                      int64_t C, const T* w, A ls, A* lse_out) {
   A lse = ce_row_logsumexp<A>(x, stride, C);
+  *lse_out = lse;
   A base = ls / static_cast<A>(C), keep = A(1) - ls;
   A loss = A(0);
   for (int64_t c = 0; c < C; ++c) {
@@ -82,17 +85,17 @@ DETFORGE_HD inline CeRowResult<A> ce_prob_row_forward(const T* x, const T* p, in
   return {loss, A(1)};
 }
 
-// Gradient of one index-target row, scaled by `scale` (grad_output / normaliser).
+// Gradient of one index-target row, scaled by `scale` (grad_output / normaliser); lse is the
+// row's log-sum-exp saved by the forward.
 template <class A, class T>
 DETFORGE_HD inline void ce_index_row_backward(const T* x, int64_t stride, int64_t C, int64_t t,
-                                              const T* w, A ls, int64_t ignore_index, A scale,
-                                              T* gx) {
+                                              const T* w, A ls, int64_t ignore_index, A lse,
+                                              A scale, T* gx) {
   if (t == ignore_index || t < 0 || t >= C) {
     A v = (t == ignore_index) ? A(0) : A(0) / A(0);
     for (int64_t c = 0; c < C; ++c) gx[c * stride] = static_cast<T>(v);
     return;
   }
-  A lse = ce_row_logsumexp<A>(x, stride, C);
   A base = ls / static_cast<A>(C);
   A wt = w ? static_cast<A>(w[t]) : A(1);
   A wsum = static_cast<A>(C);
@@ -112,8 +115,7 @@ DETFORGE_HD inline void ce_index_row_backward(const T* x, int64_t stride, int64_
 // Gradient of one probability-target row w.r.t. x (gx) and, when gp is not null, p.
 template <class A, class T>
 DETFORGE_HD inline void ce_prob_row_backward(const T* x, const T* p, int64_t stride, int64_t C,
-                                             const T* w, A ls, A scale, T* gx, T* gp) {
-  A lse = ce_row_logsumexp<A>(x, stride, C);
+                                             const T* w, A ls, A lse, A scale, T* gx, T* gp) {
   A base = ls / static_cast<A>(C), keep = A(1) - ls;
   A Q = A(0);
   for (int64_t c = 0; c < C; ++c) {
@@ -141,17 +143,20 @@ DETFORGE_HD inline A ce_grad_scale(LossReduction r, const T* grad_out, const W* 
 
 // out: [N * S] (input dtype) for reduction none, else 0-dim. total_weight: 0-dim of
 // loss_acc_dtype(input dtype), always written (the normaliser the backward divides by).
+// lse: [N * S] of loss_acc_dtype, the per-row log-sum-exp the backward reuses.
 // input contiguous [N, C, S]; target int64 [N * S] or (prob) the input's dtype and shape;
 // weight [C] of the input's dtype or undefined.
 using CrossEntropyForwardFn = void (*)(const CrossEntropyParams& p, const Tensor& out,
-                                       const Tensor& total_weight, const Tensor& input,
-                                       const Tensor& target, const Tensor& weight);
+                                       const Tensor& total_weight, const Tensor& lse,
+                                       const Tensor& input, const Tensor& target,
+                                       const Tensor& weight);
 // grad_input: contiguous like input; grad_target: like target or undefined (prob targets only).
 // grad_out: contiguous [N * S] for reduction none, else 0-dim.
 using CrossEntropyBackwardFn = void (*)(const CrossEntropyParams& p, const Tensor& grad_input,
                                         const Tensor& grad_target, const Tensor& grad_out,
-                                        const Tensor& total_weight, const Tensor& input,
-                                        const Tensor& target, const Tensor& weight);
+                                        const Tensor& total_weight, const Tensor& lse,
+                                        const Tensor& input, const Tensor& target,
+                                        const Tensor& weight);
 DF_DECLARE_DISPATCH(CrossEntropyForwardFn, cross_entropy_forward_stub);
 DF_DECLARE_DISPATCH(CrossEntropyBackwardFn, cross_entropy_backward_stub);
 

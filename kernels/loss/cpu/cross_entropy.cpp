@@ -24,8 +24,9 @@ void check_targets(const CrossEntropyParams& p, const Tensor& target) {
 
 template <class T>
 void forward_typed(const CrossEntropyParams& p, const Tensor& out, const Tensor& total_weight,
-                   const Tensor& in, const Tensor& tg, const Tensor& wt) {
-  using A = acc_t<T>;
+                   const Tensor& lse_t, const Tensor& in, const Tensor& tg, const Tensor& wt) {
+  using A = acc_t<T>;  // the dtype of total_weight and lse (loss_acc_dtype)
+  A* lse = static_cast<A*>(lse_t.data_ptr());
   const int64_t C = p.C, S = p.S, rows = p.N * p.S;
   const T* x = static_cast<const T*>(in.data_ptr());
   const T* w = wt.defined() ? static_cast<const T*>(wt.data_ptr()) : nullptr;
@@ -35,8 +36,9 @@ void forward_typed(const CrossEntropyParams& p, const Tensor& out, const Tensor&
   auto row = [&](int64_t r) {
     int64_t n = r / S, s = r - n * S;
     int64_t base = n * C * S + s;
-    return p.prob_target ? ce_prob_row_forward<A>(x + base, tp + base, S, C, w, ls)
-                         : ce_index_row_forward<A>(x + base, S, C, ti[r], w, ls, p.ignore_index);
+    return p.prob_target
+               ? ce_prob_row_forward<A>(x + base, tp + base, S, C, w, ls, lse + r)
+               : ce_index_row_forward<A>(x + base, S, C, ti[r], w, ls, p.ignore_index, lse + r);
   };
   auto s = cpu::chunked_sum<2>(rows, row_grain(C), [&](int64_t b, int64_t e, double* acc) {
     T* o = p.reduction == LossReduction::none ? static_cast<T*>(out.data_ptr()) : nullptr;
@@ -47,25 +49,23 @@ void forward_typed(const CrossEntropyParams& p, const Tensor& out, const Tensor&
       acc[1] += static_cast<double>(rr.weight);
     }
   });
-  if (total_weight.dtype() == DType::f64)
-    *static_cast<double*>(total_weight.data_ptr()) = s[1];
-  else
-    *static_cast<float*>(total_weight.data_ptr()) = static_cast<float>(s[1]);
+  *static_cast<A*>(total_weight.data_ptr()) = static_cast<A>(s[1]);
   if (p.reduction == LossReduction::none) return;
   double v = p.reduction == LossReduction::sum ? s[0] : s[0] / s[1];
   static_cast<T*>(out.data_ptr())[0] = cast_to<T>(v);
 }
 
-template <class T, class W>
+template <class T>
 void backward_typed(const CrossEntropyParams& p, const Tensor& gin, const Tensor& gtg,
-                    const Tensor& gout, const Tensor& total_weight, const Tensor& in,
-                    const Tensor& tg, const Tensor& wt) {
+                    const Tensor& gout, const Tensor& total_weight, const Tensor& lse_t,
+                    const Tensor& in, const Tensor& tg, const Tensor& wt) {
   using A = acc_t<T>;
+  const A* lse = static_cast<const A*>(lse_t.data_ptr());
   const int64_t C = p.C, S = p.S, rows = p.N * p.S;
   const T* x = static_cast<const T*>(in.data_ptr());
   const T* w = wt.defined() ? static_cast<const T*>(wt.data_ptr()) : nullptr;
   const T* g = static_cast<const T*>(gout.data_ptr());
-  const W* tw = static_cast<const W*>(total_weight.data_ptr());
+  const A* tw = static_cast<const A*>(total_weight.data_ptr());
   T* gx = static_cast<T*>(gin.data_ptr());
   T* gp = gtg.defined() ? static_cast<T*>(gtg.data_ptr()) : nullptr;
   const A ls = static_cast<A>(p.label_smoothing);
@@ -76,31 +76,29 @@ void backward_typed(const CrossEntropyParams& p, const Tensor& gin, const Tensor
       A scale = ce_grad_scale<A>(p.reduction, g, tw, r);
       if (p.prob_target) {
         const T* tp = static_cast<const T*>(tg.data_ptr());
-        ce_prob_row_backward<A>(x + base, tp + base, S, C, w, ls, scale, gx + base,
+        ce_prob_row_backward<A>(x + base, tp + base, S, C, w, ls, lse[r], scale, gx + base,
                                 gp ? gp + base : nullptr);
       } else {
         const int64_t* ti = static_cast<const int64_t*>(tg.data_ptr());
-        ce_index_row_backward<A>(x + base, S, C, ti[r], w, ls, p.ignore_index, scale, gx + base);
+        ce_index_row_backward<A>(x + base, S, C, ti[r], w, ls, p.ignore_index, lse[r], scale,
+                                 gx + base);
       }
     }
   });
 }
 
 void forward_cpu(const CrossEntropyParams& p, const Tensor& out, const Tensor& total_weight,
-                 const Tensor& in, const Tensor& tg, const Tensor& w) {
+                 const Tensor& lse, const Tensor& in, const Tensor& tg, const Tensor& w) {
   check_targets(p, tg);
   DF_DISPATCH_FLOATING(in.dtype(), "cross_entropy",
-                       [&] { forward_typed<scalar_t>(p, out, total_weight, in, tg, w); });
+                       [&] { forward_typed<scalar_t>(p, out, total_weight, lse, in, tg, w); });
 }
 
 void backward_cpu(const CrossEntropyParams& p, const Tensor& gin, const Tensor& gtg,
-                  const Tensor& gout, const Tensor& total_weight, const Tensor& in,
-                  const Tensor& tg, const Tensor& w) {
+                  const Tensor& gout, const Tensor& total_weight, const Tensor& lse,
+                  const Tensor& in, const Tensor& tg, const Tensor& w) {
   DF_DISPATCH_FLOATING(in.dtype(), "cross_entropy_backward", [&] {
-    if (total_weight.dtype() == DType::f64)
-      backward_typed<scalar_t, double>(p, gin, gtg, gout, total_weight, in, tg, w);
-    else
-      backward_typed<scalar_t, float>(p, gin, gtg, gout, total_weight, in, tg, w);
+    backward_typed<scalar_t>(p, gin, gtg, gout, total_weight, lse, in, tg, w);
   });
 }
 

@@ -2,6 +2,7 @@
 // threads read adjacent spatial positions, so [N, C, H, W] loads coalesce), block sums of loss
 // and normaliser in double, and an on-device finaliser: no host sync. Out-of-range targets give
 // NaN here (no device-side assert); the CPU path reports them as errors.
+// total_weight and lse are of acc_t<T> (= loss_acc_dtype of the input dtype).
 #include "kernels/loss/cross_entropy.h"
 #include "kernels/loss/cuda/loss_cuda.cuh"
 
@@ -11,7 +12,7 @@ using namespace cuda_loss;
 
 template <class T>
 __global__ void ce_forward_kernel(CrossEntropyParams p, const T* x, const int64_t* ti, const T* tp,
-                                  const T* w, T* out_rows, double* partials) {
+                                  const T* w, T* out_rows, acc_t<T>* lse, double* partials) {
   using A = acc_t<T>;
   const int64_t C = p.C, S = p.S, rows = p.N * p.S;
   const A ls = static_cast<A>(p.label_smoothing);
@@ -21,9 +22,10 @@ __global__ void ce_forward_kernel(CrossEntropyParams p, const T* x, const int64_
        r += stride) {
     int64_t n = r / S, s = r - n * S;
     int64_t base = n * C * S + s;
-    CeRowResult<A> rr = p.prob_target
-                            ? ce_prob_row_forward<A>(x + base, tp + base, S, C, w, ls)
-                            : ce_index_row_forward<A>(x + base, S, C, ti[r], w, ls, p.ignore_index);
+    CeRowResult<A> rr =
+        p.prob_target
+            ? ce_prob_row_forward<A>(x + base, tp + base, S, C, w, ls, lse + r)
+            : ce_index_row_forward<A>(x + base, S, C, ti[r], w, ls, p.ignore_index, lse + r);
     if (out_rows) out_rows[r] = cast_to<T>(rr.loss);
     acc[0] += static_cast<double>(rr.loss);
     acc[1] += static_cast<double>(rr.weight);
@@ -35,9 +37,10 @@ __global__ void ce_forward_kernel(CrossEntropyParams p, const T* x, const int64_
   }
 }
 
-template <class T, class W>
+template <class T>
 __global__ void ce_backward_kernel(CrossEntropyParams p, const T* x, const int64_t* ti, const T* tp,
-                                   const T* w, const T* g, const W* tw, T* gx, T* gp) {
+                                   const T* w, const T* g, const acc_t<T>* tw, const acc_t<T>* lse,
+                                   T* gx, T* gp) {
   using A = acc_t<T>;
   const int64_t C = p.C, S = p.S, rows = p.N * p.S;
   const A ls = static_cast<A>(p.label_smoothing);
@@ -48,16 +51,18 @@ __global__ void ce_backward_kernel(CrossEntropyParams p, const T* x, const int64
     int64_t base = n * C * S + s;
     A scale = ce_grad_scale<A>(p.reduction, g, tw, r);
     if (p.prob_target)
-      ce_prob_row_backward<A>(x + base, tp + base, S, C, w, ls, scale, gx + base,
+      ce_prob_row_backward<A>(x + base, tp + base, S, C, w, ls, lse[r], scale, gx + base,
                               gp ? gp + base : nullptr);
     else
-      ce_index_row_backward<A>(x + base, S, C, ti[r], w, ls, p.ignore_index, scale, gx + base);
+      ce_index_row_backward<A>(x + base, S, C, ti[r], w, ls, p.ignore_index, lse[r], scale,
+                               gx + base);
   }
 }
 
-template <class T, class W>
+template <class T>
 void forward_typed(const CrossEntropyParams& p, const Tensor& out, const Tensor& total_weight,
-                   const Tensor& in, const Tensor& tg, const Tensor& wt) {
+                   const Tensor& lse, const Tensor& in, const Tensor& tg, const Tensor& wt) {
+  using A = acc_t<T>;
   const int64_t rows = p.N * p.S;
   cudaStream_t stream = detforge::cuda::current_stream(in.device().index);
   const T* x = static_cast<const T*>(in.data_ptr());
@@ -65,54 +70,49 @@ void forward_typed(const CrossEntropyParams& p, const Tensor& out, const Tensor&
   const int64_t* ti = p.prob_target ? nullptr : static_cast<const int64_t*>(tg.data_ptr());
   const T* tp = p.prob_target ? static_cast<const T*>(tg.data_ptr()) : nullptr;
   const bool none = p.reduction == LossReduction::none;
+  T* o = static_cast<T*>(out.data_ptr());
   int blocks = reduce_blocks(rows);
   Tensor partials = Tensor::empty({2 * blocks}, DType::f64, in.device());  // caching allocator
   double* part = static_cast<double*>(partials.data_ptr());
-  ce_forward_kernel<T><<<blocks, kThreads, 0, stream>>>(
-      p, x, ti, tp, w, none ? static_cast<T*>(out.data_ptr()) : nullptr, part);
+  ce_forward_kernel<T><<<blocks, kThreads, 0, stream>>>(p, x, ti, tp, w, none ? o : nullptr,
+                                                        static_cast<A*>(lse.data_ptr()), part);
   DF_CUDA_KERNEL_CHECK();
   int64_t count = p.reduction == LossReduction::mean ? -1 : 0;
-  finalize_kernel<T, W, 2>
-      <<<1, kThreads, 0, stream>>>(part, blocks, none ? nullptr : static_cast<T*>(out.data_ptr()),
-                                   count, static_cast<W*>(total_weight.data_ptr()));
+  finalize_kernel<T, A, 2><<<1, kThreads, 0, stream>>>(part, blocks, none ? nullptr : o, count,
+                                                       static_cast<A*>(total_weight.data_ptr()));
   DF_CUDA_KERNEL_CHECK();
 }
 
-template <class T, class W>
+template <class T>
 void backward_typed(const CrossEntropyParams& p, const Tensor& gin, const Tensor& gtg,
-                    const Tensor& gout, const Tensor& total_weight, const Tensor& in,
-                    const Tensor& tg, const Tensor& wt) {
+                    const Tensor& gout, const Tensor& total_weight, const Tensor& lse,
+                    const Tensor& in, const Tensor& tg, const Tensor& wt) {
+  using A = acc_t<T>;
   const int64_t rows = p.N * p.S;
   if (rows == 0) return;
   cudaStream_t stream = detforge::cuda::current_stream(in.device().index);
-  ce_backward_kernel<T, W><<<detforge::cuda::blocks_for(rows, kThreads), kThreads, 0, stream>>>(
+  ce_backward_kernel<T><<<detforge::cuda::blocks_for(rows, kThreads), kThreads, 0, stream>>>(
       p, static_cast<const T*>(in.data_ptr()),
       p.prob_target ? nullptr : static_cast<const int64_t*>(tg.data_ptr()),
       p.prob_target ? static_cast<const T*>(tg.data_ptr()) : nullptr,
       wt.defined() ? static_cast<const T*>(wt.data_ptr()) : nullptr,
-      static_cast<const T*>(gout.data_ptr()), static_cast<const W*>(total_weight.data_ptr()),
-      static_cast<T*>(gin.data_ptr()), gtg.defined() ? static_cast<T*>(gtg.data_ptr()) : nullptr);
+      static_cast<const T*>(gout.data_ptr()), static_cast<const A*>(total_weight.data_ptr()),
+      static_cast<const A*>(lse.data_ptr()), static_cast<T*>(gin.data_ptr()),
+      gtg.defined() ? static_cast<T*>(gtg.data_ptr()) : nullptr);
   DF_CUDA_KERNEL_CHECK();
 }
 
 void forward_cuda(const CrossEntropyParams& p, const Tensor& out, const Tensor& total_weight,
-                  const Tensor& in, const Tensor& tg, const Tensor& w) {
-  DF_DISPATCH_FLOATING(in.dtype(), "cross_entropy", [&] {
-    if (total_weight.dtype() == DType::f64)
-      forward_typed<scalar_t, double>(p, out, total_weight, in, tg, w);
-    else
-      forward_typed<scalar_t, float>(p, out, total_weight, in, tg, w);
-  });
+                  const Tensor& lse, const Tensor& in, const Tensor& tg, const Tensor& w) {
+  DF_DISPATCH_FLOATING(in.dtype(), "cross_entropy",
+                       [&] { forward_typed<scalar_t>(p, out, total_weight, lse, in, tg, w); });
 }
 
 void backward_cuda(const CrossEntropyParams& p, const Tensor& gin, const Tensor& gtg,
-                   const Tensor& gout, const Tensor& total_weight, const Tensor& in,
-                   const Tensor& tg, const Tensor& w) {
+                   const Tensor& gout, const Tensor& total_weight, const Tensor& lse,
+                   const Tensor& in, const Tensor& tg, const Tensor& w) {
   DF_DISPATCH_FLOATING(in.dtype(), "cross_entropy_backward", [&] {
-    if (total_weight.dtype() == DType::f64)
-      backward_typed<scalar_t, double>(p, gin, gtg, gout, total_weight, in, tg, w);
-    else
-      backward_typed<scalar_t, float>(p, gin, gtg, gout, total_weight, in, tg, w);
+    backward_typed<scalar_t>(p, gin, gtg, gout, total_weight, lse, in, tg, w);
   });
 }
 

@@ -92,5 +92,22 @@ TEST(Loss, BroadcastTargetGradientIsSummed) {
   }
 }
 
+TEST(Loss, HalfInputsFollowFloat) {
+  Tensor x = test::randn({6, 5}, DType::f32, 7).to(DType::f16).to(DType::f32);
+  Tensor y = test::randn({6, 5}, DType::f32, 8).to(DType::f16).to(DType::f32);
+  Tensor t = Tensor::from_vector<int64_t>({0, 4, 1, -100, 2, 3}, {6});
+  Tensor w = Tensor::from_vector<float>({0.5f, 1.f, 1.5f, 2.f, 0.25f}, {5});
+  Tensor xh = x.to(DType::f16).set_requires_grad(true), xf = x.clone().set_requires_grad(true);
+  Tensor lh = cross_entropy(xh, t, w, -100, "mean", 0.1),
+         lf = cross_entropy(xf, t, w, -100, "mean", 0.1);
+  EXPECT_EQ(lh.dtype(), DType::f16);
+  EXPECT_NEAR(lh.item(), lf.item(), 2e-3);
+  lh.backward();
+  lf.backward();
+  DF_EXPECT_CLOSE(xh.grad().to(DType::f32), xf.grad(), 1e-2);
+  EXPECT_NEAR(smooth_l1_loss(x.to(DType::f16), y.to(DType::f16), "sum", 0.5).item(),
+              smooth_l1_loss(x, y, "sum", 0.5).item(), 2e-2);
+}
+
 }  // namespace
 }  // namespace detforge

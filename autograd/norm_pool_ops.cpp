@@ -26,8 +26,12 @@ DF_REGISTER_OP({"batch_norm",
                  {"momentum", AttrType::Float, "0.1"},
                  {"eps", AttrType::Float, "1e-05"}},
                 [](const OpContext& c) {
+                  // run-op updates copies of the running stats (the caller's tensors stay as
+                  // given: CUDA-vs-CPU replays the same inputs) and returns the updated copies.
                   Tensor rm = c.optional_input("running_mean"),
                          rv = c.optional_input("running_var");
+                  if (rm.defined()) rm = rm.detach().clone();
+                  if (rv.defined()) rv = rv.detach().clone();
                   OpOutputs o{
                       {"output", batch_norm(c.input("input"), rm, rv, c.optional_input("weight"),
                                             c.optional_input("bias"), c.get_bool("training"),

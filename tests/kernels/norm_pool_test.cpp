@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "autograd/norm_pool.h"
+#include "autograd/op_registry.h"
 #include "tensor/view_ops.h"
 #include "tests/test_util.h"
 
@@ -49,6 +50,20 @@ TEST(BatchNorm, Float64RunningStatsWithFloat32Input) {
   batch_norm(x, rm, rv, Tensor(), Tensor(), true, 1.0, 1e-5);
   auto xs = x.to_vector<double>();
   EXPECT_NEAR(rm.to_vector<double>()[0], (xs[0] + xs[2] + xs[4]) / 3, 1e-6);
+}
+
+TEST(BatchNorm, RunOpReturnsUpdatedStatsAndLeavesInputsAlone) {
+  Tensor x = test::randn({4, 2, 3}, DType::f32, 4);
+  Tensor rm = Tensor::zeros({2}), rv = Tensor::ones({2});
+  auto r = run_op("batch_norm", {{"input", x}, {"running_mean", rm}, {"running_var", rv}},
+                  {{"training", "true"}, {"momentum", "1"}});
+  EXPECT_EQ(rm.to_vector<float>(), (std::vector<float>{0, 0}));
+  EXPECT_EQ(rv.to_vector<float>(), (std::vector<float>{1, 1}));
+  auto xs = x.to_vector<double>();
+  double mu0 = 0;
+  for (int64_t n = 0; n < 4; ++n)
+    for (int64_t l = 0; l < 3; ++l) mu0 += xs[n * 6 + l] / 12;
+  EXPECT_NEAR(r.at("running_mean").to_vector<double>()[0], mu0, 1e-6);
 }
 
 TEST(BatchNorm, Errors) {

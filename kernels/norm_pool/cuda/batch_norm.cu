@@ -10,20 +10,33 @@ namespace {
 using np_cuda::block_sum;
 using np_cuda::kBlock;
 
+// Visits the offsets of channel c's N * S elements, spread over the block's threads: rows of S
+// contiguous elements when S fills the block (coalesced, no division), else a flat index.
+template <class F>
+__device__ inline void for_channel(int64_t N, int64_t C, int64_t S, int64_t c, F f) {
+  if (S >= blockDim.x) {
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t base = (n * C + c) * S;
+      for (int64_t s = threadIdx.x; s < S; s += blockDim.x) f(base + s);
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < N * S; i += blockDim.x) f(((i / S) * C + c) * S + i % S);
+  }
+}
+
 template <class T, class St>
 __global__ void bn_stats_kernel(const T* x, int64_t N, int64_t C, int64_t S, St* mean, St* invstd,
                                 St* rm, St* rv, double momentum, double eps) {
   __shared__ double shm[32];
   const int64_t c = blockIdx.x, M = N * S;
   double s = 0;
-  for (int64_t i = threadIdx.x; i < M; i += blockDim.x)
-    s += static_cast<double>(static_cast<St>(x[((i / S) * C + c) * S + i % S]));
+  for_channel(N, C, S, c, [&](int64_t k) { s += static_cast<double>(static_cast<St>(x[k])); });
   double mu = block_sum(s, shm) / static_cast<double>(M);
   double ss = 0;
-  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
-    double d = static_cast<double>(static_cast<St>(x[((i / S) * C + c) * S + i % S])) - mu;
+  for_channel(N, C, S, c, [&](int64_t k) {
+    double d = static_cast<double>(static_cast<St>(x[k])) - mu;
     ss += d * d;
-  }
+  });
   ss = block_sum(ss, shm);
   if (threadIdx.x == 0) {
     mean[c] = static_cast<St>(mu);
@@ -61,12 +74,11 @@ __global__ void bn_backward_kernel(T* gi, T* gw, T* gb, const T* go, const T* x,
   const int64_t c = blockIdx.x, M = N * S;
   const double mu = mean[c];
   double sdy = 0, sdyx = 0;
-  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
-    int64_t k = ((i / S) * C + c) * S + i % S;
+  for_channel(N, C, S, c, [&](int64_t k) {
     double g = static_cast<A>(go[k]);
     sdy += g;
     sdyx += g * (static_cast<double>(static_cast<A>(x[k])) - mu);
-  }
+  });
   sdy = block_sum(sdy, shm);
   sdyx = block_sum(sdyx, shm);
   const A is = invstd[c], wc = w ? static_cast<A>(w[c]) : A(1);
@@ -78,12 +90,11 @@ __global__ void bn_backward_kernel(T* gi, T* gw, T* gb, const T* go, const T* x,
   const A mdyw = static_cast<A>(wc * sdy / static_cast<double>(M));
   const A mdywx = static_cast<A>(wc * sdyx * is / static_cast<double>(M));
   const A m = mean[c];
-  for (int64_t i = threadIdx.x; i < M; i += blockDim.x) {
-    int64_t k = ((i / S) * C + c) * S + i % S;
+  for_channel(N, C, S, c, [&](int64_t k) {
     A xhat = (static_cast<A>(x[k]) - m) * is;
     gi[k] =
         cast_to<T>(norm_backward_elem<A>(static_cast<A>(go[k]) * wc, xhat, is, mdyw, mdywx, train));
-  }
+  });
 }
 
 // ---- group / layer norm: one block per (n, g) row of L = (C / G) * S contiguous elements ----

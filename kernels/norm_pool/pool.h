@@ -57,27 +57,37 @@ DETFORGE_HD inline A avg_pool_value(A s, const AvgWindow& w) {
   return s / static_cast<A>(w.divisor);
 }
 
-// Max over one window; *arg = flat h * W + w of the maximum (NaN wins, first max on ties).
+// Valid tap range [*t0, *t1) of a window starting at `start` with dilation d over [0, n).
+DETFORGE_HD inline void pool_taps(int64_t start, int64_t k, int64_t d, int64_t n, int64_t* t0,
+                                  int64_t* t1) {
+  *t0 = start < 0 ? (-start + d - 1) / d : 0;
+  int64_t e = n - start <= 0 ? 0 : (n - start + d - 1) / d;
+  *t1 = e < k ? e : k;
+}
+
+// Max over one window; *arg = flat h * W + w of the maximum. As PyTorch: the first maximum wins
+// ties, a NaN replaces anything (so the last NaN's index is kept).
 template <class T, class A>
 DETFORGE_HD inline A max_pool_window(const T* plane, const Pool2dParams& p, int64_t oh, int64_t ow,
                                      int64_t* arg) {
-  int64_t hs = oh * p.sh - p.ph, ws = ow * p.sw - p.pw;
-  A best = A(0);
-  int64_t bi = -1;
-  for (int64_t i = 0; i < p.kh; ++i) {
-    int64_t h = hs + i * p.dh;
-    if (h < 0 || h >= p.H) continue;
-    for (int64_t j = 0; j < p.kw; ++j) {
-      int64_t w = ws + j * p.dw;
-      if (w < 0 || w >= p.W) continue;
-      A v = static_cast<A>(plane[h * p.W + w]);
-      if (bi < 0 || v > best || dmath::isnan(v)) {
+  const int64_t hs = oh * p.sh - p.ph, ws = ow * p.sw - p.pw;
+  int64_t i0, i1, j0, j1;
+  pool_taps(hs, p.kh, p.dh, p.H, &i0, &i1);
+  pool_taps(ws, p.kw, p.dw, p.W, &j0, &j1);
+  if (i0 >= i1 || j0 >= j1) {  // cannot happen with padding <= kernel / 2
+    *arg = -1;
+    return A(0);
+  }
+  int64_t bi = (hs + i0 * p.dh) * p.W + ws + j0 * p.dw;
+  A best = static_cast<A>(plane[bi]);
+  for (int64_t i = i0; i < i1; ++i) {
+    const int64_t row = (hs + i * p.dh) * p.W;
+    for (int64_t j = j0; j < j1; ++j) {
+      const int64_t k = row + ws + j * p.dw;
+      A v = static_cast<A>(plane[k]);
+      if (v > best || dmath::isnan(v)) {
         best = v;
-        bi = h * p.W + w;
-        if (dmath::isnan(v)) {
-          *arg = bi;
-          return best;
-        }
+        bi = k;
       }
     }
   }

@@ -4,6 +4,10 @@
 
 #include <random>
 
+#ifdef DETFORGE_WITH_CUDA
+#include "tensor/cuda/cuda_check.h"
+#endif
+
 #include "autograd/grad_mode.h"
 #include "autograd/norm_pool.h"
 
@@ -91,6 +95,38 @@ void BM_MaxPool3x3s2FwdBwd(benchmark::State& st) {
                                            benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_MaxPool3x3s2FwdBwd)->Args({64, 32})->Unit(benchmark::kMicrosecond);
+
+#ifdef DETFORGE_WITH_CUDA
+// CUDA: batch-norm training forward + backward, timed with a stream sync per iteration.
+void BM_BatchNormTrainFwdBwdCuda(benchmark::State& st) {
+  if (!cuda_available()) {
+    st.SkipWithError("no CUDA device");
+    return;
+  }
+  Shape shape{st.range(0), st.range(1), st.range(2), st.range(2)};
+  const int64_t C = shape[1], n = shape_numel(shape);
+  Device dev = cuda_device(0);
+  Tensor x = random_tensor(shape, 1).to(dev).set_requires_grad(true);
+  Tensor w = random_tensor({C}, 2).to(dev).set_requires_grad(true);
+  Tensor b = random_tensor({C}, 3).to(dev).set_requires_grad(true);
+  Tensor rm = Tensor::zeros({C}, DType::f32, dev), rv = Tensor::ones({C}, DType::f32, dev);
+  Tensor g = random_tensor(shape, 4).to(dev);
+  for (auto _ : st) {
+    Tensor y = batch_norm(x, rm, rv, w, b, true, 0.1, 1e-5);
+    y.backward(g);
+    x.set_grad(Tensor());
+    w.set_grad(Tensor());
+    b.set_grad(Tensor());
+    DF_CUDA_CHECK(cudaStreamSynchronize(cuda::current_stream(0)));
+  }
+  st.counters["GB/s"] =
+      benchmark::Counter(5.0 * n * 4, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_BatchNormTrainFwdBwdCuda)
+    ->Args({8, 64, 32})
+    ->Args({8, 256, 8})
+    ->Unit(benchmark::kMicrosecond);
+#endif
 
 }  // namespace
 }  // namespace detforge

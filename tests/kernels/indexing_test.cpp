@@ -80,6 +80,19 @@ TEST(Indexing, LongRowsSortAndTopkAgree) {
   }
 }
 
+TEST(Indexing, TopkSmallestHeapPathMatchesSort) {
+  Tensor x = test::randn({2, 300}, DType::f64, 5);
+  auto [sv, si] = sort(x, -1);
+  auto [tv, ti] = topk(x, 7, -1, false);
+  auto a = sv.to_vector<double>(), b = tv.to_vector<double>();
+  auto ia = si.to_vector<int64_t>(), ib = ti.to_vector<int64_t>();
+  for (int r = 0; r < 2; ++r)
+    for (int j = 0; j < 7; ++j) {
+      EXPECT_EQ(a[r * 300 + j], b[r * 7 + j]);
+      EXPECT_EQ(ia[r * 300 + j], ib[r * 7 + j]);
+    }
+}
+
 TEST(Indexing, ScatterAddAccumulatesDuplicates) {
   Tensor self = Tensor::zeros({3});
   Tensor idx = Tensor::from_vector<int64_t>({0, 2, 0, 0, 2}, {5});

@@ -18,17 +18,24 @@ void gather_typed(const Tensor& out, const Tensor& in, const Tensor& index, int6
   T* o = static_cast<T*>(out.data_ptr());
   const T* src = static_cast<const T*>(in.data_ptr());
   const I* idx = static_cast<const I*>(index.data_ptr());
+  // Rows of the innermost (merged) dim: offsets computed once per row, then stepped by strides.
+  const int64_t inner = it.ndim > 0 ? it.sizes[0] : 1, rows = n / inner;
+  const int64_t so = it.ndim > 0 ? it.strides[0][0] : 0, si = it.ndim > 0 ? it.strides[1][0] : 0,
+                sn = it.ndim > 0 ? it.strides[2][0] : 0;
   std::atomic<int64_t> bad{INT64_MIN};
-  parallel_for(0, n, kDefaultGrain / 4, [&](int64_t b, int64_t e) {
+  parallel_for(0, rows, std::max<int64_t>(1, kDefaultGrain / 4 / inner), [&](int64_t b, int64_t e) {
     int64_t off[3];
-    for (int64_t i = b; i < e; ++i) {
-      it.offsets(i, off);
-      int64_t j = checked_index(idx[off[1]], size);
-      if (j < 0) {
-        bad = static_cast<int64_t>(idx[off[1]]);
-        return;
+    for (int64_t r = b; r < e; ++r) {
+      it.offsets(r * inner, off);
+      for (int64_t l = 0; l < inner; ++l) {
+        I raw = idx[off[1] + l * si];
+        int64_t j = checked_index(raw, size);
+        if (j < 0) {
+          bad = static_cast<int64_t>(raw);
+          return;
+        }
+        o[off[0] + l * so] = src[off[2] + l * sn + j * stride];
       }
-      o[off[0]] = src[off[2] + j * stride];
     }
   });
   if (bad != INT64_MIN) throw_bad_index("gather", bad, size, dim);

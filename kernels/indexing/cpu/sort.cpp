@@ -38,7 +38,9 @@ void sort_typed(const Tensor& values, const Tensor& indices, const Tensor& in, b
                });
 }
 
-// partial_sort of (value, index) pairs; ties broken by the lower index.
+// Ties broken by the lower index, so the result is one total order. Small k (k * 16 <= n): one
+// pass keeping a k-element heap whose top is the worst kept element (most candidates are rejected
+// by one comparison); otherwise nth_element on all (value, index) pairs. Then the k are sorted.
 template <class T>
 void topk_typed(const Tensor& values, const Tensor& indices, const Tensor& in, int64_t k,
                 bool largest) {
@@ -47,26 +49,34 @@ void topk_typed(const Tensor& values, const Tensor& indices, const Tensor& in, i
   T* vo = static_cast<T*>(values.data_ptr());
   int64_t* io = static_cast<int64_t*>(indices.data_ptr());
   if (k == 0) return;
+  using P = std::pair<T, int64_t>;
+  auto better = [largest](const P& a, const P& b) {
+    if (largest)
+      return sort_greater(a.first, b.first) ||
+             (!sort_greater(b.first, a.first) && a.second < b.second);
+    return sort_less(a.first, b.first) || (!sort_less(b.first, a.first) && a.second < b.second);
+  };
+  const bool use_heap = k * 16 <= n;
   parallel_for(0, rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(n, 1)),
                [&](int64_t b, int64_t e) {
-                 std::vector<std::pair<T, int64_t>> buf(n);
-                 auto greater = [](const auto& a, const auto& b) {
-                   return sort_greater(a.first, b.first) ||
-                          (!sort_greater(b.first, a.first) && a.second < b.second);
-                 };
-                 auto less = [](const auto& a, const auto& b) {
-                   return sort_less(a.first, b.first) ||
-                          (!sort_less(b.first, a.first) && a.second < b.second);
-                 };
+                 std::vector<P> buf(use_heap ? k : n);
                  for (int64_t r = b; r < e; ++r) {
                    const T* row = src + r * n;
-                   for (int64_t j = 0; j < n; ++j) buf[j] = {row[j], j};
-                   if (largest) {
-                     std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end(), greater);
-                     std::sort(buf.begin(), buf.begin() + k, greater);
+                   if (use_heap) {
+                     for (int64_t j = 0; j < k; ++j) buf[j] = {row[j], j};
+                     std::make_heap(buf.begin(), buf.end(), better);  // front = worst kept
+                     for (int64_t j = k; j < n; ++j) {
+                       P c{row[j], j};
+                       if (!better(c, buf.front())) continue;
+                       std::pop_heap(buf.begin(), buf.end(), better);
+                       buf.back() = c;
+                       std::push_heap(buf.begin(), buf.end(), better);
+                     }
+                     std::sort(buf.begin(), buf.end(), better);
                    } else {
-                     std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end(), less);
-                     std::sort(buf.begin(), buf.begin() + k, less);
+                     for (int64_t j = 0; j < n; ++j) buf[j] = {row[j], j};
+                     std::nth_element(buf.begin(), buf.begin() + (k - 1), buf.end(), better);
+                     std::sort(buf.begin(), buf.begin() + k, better);
                    }
                    for (int64_t j = 0; j < k; ++j) {
                      vo[r * k + j] = buf[j].first;

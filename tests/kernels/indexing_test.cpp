@@ -1,6 +1,7 @@
 // Indexing family behaviour that the golden fixtures cannot show: views, errors, large rows.
 #include <gtest/gtest.h>
 
+#include "autograd/elementwise.h"
 #include "autograd/indexing.h"
 #include "autograd/reduction.h"
 #include "tests/test_util.h"
@@ -105,6 +106,42 @@ TEST(Indexing, CumsumLongRowDoubleAccumulation) {
   Tensor x = Tensor::full({1, 100000}, 0.1);
   auto v = cumsum(x, 1).to_vector<float>();
   EXPECT_NEAR(v.back(), 10000.0, 1e-2);
+}
+
+}  // namespace
+}  // namespace detforge
+
+namespace detforge {
+namespace {
+
+// What the small fixtures cannot reach on CUDA: the one-row radix sort, many segments, atomics on
+// duplicates, long scans, the masked_select sync path. Skips without a GPU.
+TEST(IndexingCuda, LargeProblemsMatchCpu) {
+  if (!cuda_available()) GTEST_SKIP() << test::skip_reason_no_cuda();
+  Device gpu = cuda_device(0);
+  for (Shape shape : {Shape{1, 200000}, Shape{300, 700}}) {
+    Tensor x = test::randn(shape, DType::f32, 21);
+    for (bool desc : {false, true}) {
+      auto [cv, ci] = sort(x, -1, desc, true);
+      auto [gv, gi] = sort(x.to(gpu), -1, desc, true);
+      DF_EXPECT_CLOSE(gv.to(kCPU), cv, 0.0);
+      EXPECT_EQ(gi.to(kCPU).to_vector<int64_t>(), ci.to_vector<int64_t>());
+    }
+    auto [tv, ti] = topk(x.to(gpu), 50, -1);
+    DF_EXPECT_CLOSE(tv.to(kCPU), topk(x, 50, -1).first, 0.0);
+    DF_EXPECT_CLOSE(cumsum(x.to(gpu), 1).to(kCPU), cumsum(x, 1), 1e-4);
+  }
+  Tensor idx = Tensor::from_vector<int64_t>(std::vector<int64_t>(100000, 3), {100000});
+  Tensor src = Tensor::ones({100000});
+  for (DType dt : {DType::f32, DType::f64, DType::f16, DType::i64}) {
+    Tensor out = scatter_add(Tensor::zeros({5}, dt, gpu), 0, idx.to(gpu), src.to(gpu, dt))
+                     .to(kCPU, DType::f64);
+    double want = dt == DType::f16 ? 2048.0 : 100000.0;  // float16 stops counting at 2048
+    EXPECT_EQ(out.to_vector<double>()[3], want) << dtype_name(dt);
+  }
+  Tensor x = test::randn({64, 33}, DType::f32, 3);
+  Tensor m = gt(test::randn({64, 33}, DType::f32, 4), Tensor::scalar(0.0));
+  DF_EXPECT_CLOSE(masked_select(x.to(gpu), m.to(gpu)).to(kCPU), masked_select(x, m), 0.0);
 }
 
 }  // namespace

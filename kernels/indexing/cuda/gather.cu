@@ -1,6 +1,7 @@
 // gather / scatter_add on CUDA: one thread per index element (grid-stride), scatter_add with
-// atomicAdd (float, double, int32, int64). Index values are not range-checked here: checking would
-// need a device->host sync; out-of-range indices are skipped instead of written.
+// atomicAdd (float, double, int32, int64; a 32-bit CAS loop for float16/bfloat16). Index values are
+// not range-checked here: checking would need a device->host sync; out-of-range indices are skipped
+// instead of written.
 #include "kernels/indexing/gather.h"
 #include "tensor/cuda/cuda_check.h"
 
@@ -31,6 +32,28 @@ __device__ inline void atomic_add(int32_t* p, int32_t v) {
 __device__ inline void atomic_add(int64_t* p, int64_t v) {
   atomicAdd(reinterpret_cast<unsigned long long*>(p),
             static_cast<unsigned long long>(v));  // two's complement
+}
+
+// 16-bit floats: compare-and-swap on the aligned 32-bit word holding the value (add in float).
+template <class H>
+__device__ inline void atomic_add_16(H* p, H v) {
+  unsigned int* word = reinterpret_cast<unsigned int*>(reinterpret_cast<size_t>(p) & ~size_t(3));
+  const unsigned int shift = (reinterpret_cast<size_t>(p) & 2) ? 16u : 0u;
+  unsigned int old = *word, assumed;
+  do {
+    assumed = old;
+    H cur = H::from_bits(static_cast<uint16_t>((assumed >> shift) & 0xffffu));
+    H sum(static_cast<float>(cur) + static_cast<float>(v));
+    unsigned int next =
+        (assumed & ~(0xffffu << shift)) | (static_cast<unsigned int>(sum.bits) << shift);
+    old = atomicCAS(word, assumed, next);
+  } while (assumed != old);
+}
+__device__ inline void atomic_add(Half* p, Half v) {
+  atomic_add_16(p, v);
+}
+__device__ inline void atomic_add(BFloat16* p, BFloat16 v) {
+  atomic_add_16(p, v);
 }
 
 template <class T, class I>
@@ -84,9 +107,13 @@ void scatter_add_cuda(const Tensor& self, const Tensor& index, const Tensor& src
       return launch(int32_t{});
     case DType::i64:
       return launch(int64_t{});
+    case DType::f16:
+      return launch(Half{});
+    case DType::bf16:
+      return launch(BFloat16{});
     default:
       throw DTypeError(str_cat("[scatter_add] CUDA dtype ", dtype_name(self.dtype()),
-                               " is not supported (expected float32, float64, int32 or int64)"));
+                               " is not supported (expected a floating type, int32 or int64)"));
   }
 }
 

@@ -94,6 +94,24 @@ TEST(Indexing, TopkSmallestHeapPathMatchesSort) {
     }
 }
 
+// One long row takes the parallel block-sort + merge path: still stable with many ties.
+TEST(Indexing, LongSingleRowSortIsStable) {
+  const int64_t n = 200003;
+  std::vector<float> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>((i * 7919) % 97);
+  Tensor x = Tensor::from_vector(v, {n});
+  for (bool desc : {false, true}) {
+    auto [sv, si] = sort(x, 0, desc, true);
+    auto a = sv.to_vector<float>();
+    auto ia = si.to_vector<int64_t>();
+    for (int64_t j = 0; j < n; ++j) ASSERT_EQ(a[j], v[ia[j]]);
+    for (int64_t j = 1; j < n; ++j) {
+      ASSERT_TRUE(desc ? a[j - 1] >= a[j] : a[j - 1] <= a[j]) << j;
+      if (a[j - 1] == a[j]) ASSERT_LT(ia[j - 1], ia[j]) << j;
+    }
+  }
+}
+
 TEST(Indexing, ScatterAddAccumulatesDuplicates) {
   Tensor self = Tensor::zeros({3});
   Tensor idx = Tensor::from_vector<int64_t>({0, 2, 0, 0, 2}, {5});

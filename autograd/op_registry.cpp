@@ -172,8 +172,11 @@ std::vector<Tensor> OpContext::input_list(const std::string& name) const {
 namespace {
 // The tensor names an input spec stands for in `tensors`: itself, or name.0, name.1, ... (up to
 // the first gap) when variadic.
-std::vector<std::string> input_keys(const InputSpec& spec, const std::map<std::string, Tensor>& tensors) {
-  if (!spec.variadic) return tensors.count(spec.name) ? std::vector<std::string>{spec.name} : std::vector<std::string>{};
+std::vector<std::string> input_keys(const InputSpec& spec,
+                                    const std::map<std::string, Tensor>& tensors) {
+  if (!spec.variadic)
+    return tensors.count(spec.name) ? std::vector<std::string>{spec.name}
+                                    : std::vector<std::string>{};
   std::vector<std::string> r;
   for (size_t i = 0;; ++i) {
     std::string k = spec.name + "." + std::to_string(i);
@@ -195,7 +198,8 @@ void check_inputs(const std::string& op, const OpSchema& schema, const std::map<
     if (spec.optional || !input_keys(spec, tensors).empty()) continue;
     std::string s;
     for (auto& i : schema.inputs)
-      s += (s.empty() ? "" : ", ") + i.name + (i.variadic ? ".0, " + i.name + ".1, ..." : "") + (i.optional ? "?" : "");
+      s += (s.empty() ? "" : ", ") + i.name + (i.variadic ? ".0, " + i.name + ".1, ..." : "") +
+           (i.optional ? "?" : "");
     throw Error(str_cat("[", op, "] missing input tensor '", spec.name, spec.variadic ? ".0" : "",
                         "' (inputs: ", s, ")"));
   }
@@ -262,7 +266,8 @@ std::string describe_ops() {
   for (auto& name : OpRegistry::instance().names()) {
     const OpSchema& s = OpRegistry::instance().get(name);
     os << name << "\n  inputs:";
-    for (auto& i : s.inputs) os << " " << i.name << (i.variadic ? ".0.." : "") << (i.optional ? "?" : "");
+    for (auto& i : s.inputs)
+      os << " " << i.name << (i.variadic ? ".0.." : "") << (i.optional ? "?" : "");
     os << "\n  attrs: ";
     if (s.attrs.empty()) os << " (none)";
     for (auto& a : s.attrs) {

@@ -158,8 +158,33 @@ Tensor OpContext::optional_input(const std::string& name) const {
   return it == inputs_.end() ? Tensor() : it->second;
 }
 
+std::vector<Tensor> OpContext::input_list(const std::string& name) const {
+  std::vector<Tensor> r;
+  for (size_t i = 0;; ++i) {
+    auto it = inputs_.find(name + "." + std::to_string(i));
+    if (it == inputs_.end()) break;
+    r.push_back(it->second);
+  }
+  return r;
+}
+
 // ---- running ----
 namespace {
+// The tensor names an input spec stands for in `tensors`: itself, or name.0, name.1, ... (up to
+// the first gap) when variadic.
+std::vector<std::string> input_keys(const InputSpec& spec,
+                                    const std::map<std::string, Tensor>& tensors) {
+  if (!spec.variadic)
+    return tensors.count(spec.name) ? std::vector<std::string>{spec.name}
+                                    : std::vector<std::string>{};
+  std::vector<std::string> r;
+  for (size_t i = 0;; ++i) {
+    std::string k = spec.name + "." + std::to_string(i);
+    if (!tensors.count(k)) break;
+    r.push_back(k);
+  }
+  return r;
+}
 void check_attrs(const std::string& op, const OpSchema& schema, const std::map<std::string, std::string>& attrs) {
   for (auto& [k, v] : attrs) {
     if (find_attr(&schema, k)) continue;
@@ -170,10 +195,13 @@ void check_attrs(const std::string& op, const OpSchema& schema, const std::map<s
 }
 void check_inputs(const std::string& op, const OpSchema& schema, const std::map<std::string, Tensor>& tensors) {
   for (auto& spec : schema.inputs) {
-    if (spec.optional || tensors.count(spec.name)) continue;
+    if (spec.optional || !input_keys(spec, tensors).empty()) continue;
     std::string s;
-    for (auto& i : schema.inputs) s += (s.empty() ? "" : ", ") + i.name + (i.optional ? "?" : "");
-    throw Error(str_cat("[", op, "] missing input tensor '", spec.name, "' (inputs: ", s, ")"));
+    for (auto& i : schema.inputs)
+      s += (s.empty() ? "" : ", ") + i.name + (i.variadic ? ".0, " + i.name + ".1, ..." : "") +
+           (i.optional ? "?" : "");
+    throw Error(str_cat("[", op, "] missing input tensor '", spec.name, spec.variadic ? ".0" : "",
+                        "' (inputs: ", s, ")"));
   }
 }
 }  // namespace
@@ -184,10 +212,8 @@ OpOutputs call_op(const std::string& op, const std::map<std::string, Tensor>& in
   check_attrs(op, schema, attrs);
   check_inputs(op, schema, inputs);
   std::map<std::string, Tensor> used;
-  for (auto& spec : schema.inputs) {
-    auto it = inputs.find(spec.name);
-    if (it != inputs.end()) used[spec.name] = it->second;
-  }
+  for (auto& spec : schema.inputs)
+    for (auto& k : input_keys(spec, inputs)) used[k] = inputs.at(k);
   OpOutputs outs = schema.fn(OpContext(op, used, attrs, &schema));
   DF_CHECK(outs.count("output"), Error, "[", op, "] internal: op produced no 'output'");
   return outs;
@@ -204,15 +230,15 @@ std::map<std::string, Tensor> run_op(const std::string& op, const std::map<std::
   std::vector<Tensor> leaves;
   EnableGradGuard grad_on(options.backward);
   for (auto& spec : schema.inputs) {
-    auto it = tensors.find(spec.name);
-    if (it == tensors.end()) continue;
-    Tensor t = it->second.to(options.device).detach();
-    if (options.backward && spec.differentiable && is_floating(t.dtype())) {
-      t.set_requires_grad(true);
-      grad_names.push_back(spec.name);
-      leaves.push_back(t);
+    for (auto& k : input_keys(spec, tensors)) {
+      Tensor t = tensors.at(k).to(options.device).detach();
+      if (options.backward && spec.differentiable && is_floating(t.dtype())) {
+        t.set_requires_grad(true);
+        grad_names.push_back(k);
+        leaves.push_back(t);
+      }
+      inputs[k] = t;
     }
-    inputs[spec.name] = t;
   }
   OpOutputs outs = call_op(op, inputs, attrs);
   std::map<std::string, Tensor> result;
@@ -240,7 +266,8 @@ std::string describe_ops() {
   for (auto& name : OpRegistry::instance().names()) {
     const OpSchema& s = OpRegistry::instance().get(name);
     os << name << "\n  inputs:";
-    for (auto& i : s.inputs) os << " " << i.name << (i.optional ? "?" : "");
+    for (auto& i : s.inputs)
+      os << " " << i.name << (i.variadic ? ".0.." : "") << (i.optional ? "?" : "");
     os << "\n  attrs: ";
     if (s.attrs.empty()) os << " (none)";
     for (auto& a : s.attrs) {

@@ -19,6 +19,9 @@ struct InputSpec {
   std::string name;
   bool optional = false;
   bool differentiable = true;  // --backward writes grad_<name> when the input is floating
+  // A list of tensors (cat, stack): stored as <name>.0, <name>.1, ... (at least one unless
+  // optional); --backward writes grad_<name>.0, ...
+  bool variadic = false;
 };
 
 struct AttrSpec {
@@ -35,6 +38,7 @@ class DETFORGE_API OpContext {
       : op_(std::move(op)), inputs_(std::move(inputs)), attrs_(std::move(attrs)), schema_(schema) {}
   const Tensor& input(const std::string& name) const;        // required input
   Tensor optional_input(const std::string& name) const;      // undefined when absent
+  std::vector<Tensor> input_list(const std::string& name) const;  // variadic: name.0, name.1, ...
   bool has_attr(const std::string& name) const;               // given or defaulted (not None)
   int64_t get_int(const std::string& name) const;
   double get_float(const std::string& name) const;

@@ -85,15 +85,23 @@ TEST_P(OpFixture, GradcheckFloat64) {
   std::vector<Tensor> inputs;
   const OpSchema& schema = OpRegistry::instance().get(fx.op);
   for (auto& spec : schema.inputs) {
-    auto it = fx.inputs.find(spec.name);
-    if (it == fx.inputs.end()) continue;
-    Tensor t = it->second;
-    if (is_floating(t.dtype())) {
-      t = raw::to(t, kCPU, DType::f64);
-      if (spec.differentiable) t.set_requires_grad(true);
+    std::vector<std::string> keys{spec.name};  // variadic: name.0, name.1, ...
+    if (spec.variadic) {
+      keys.clear();
+      for (size_t i = 0; fx.inputs.count(spec.name + "." + std::to_string(i)); ++i)
+        keys.push_back(spec.name + "." + std::to_string(i));
     }
-    names.push_back(spec.name);
-    inputs.push_back(t);
+    for (auto& key : keys) {
+      auto it = fx.inputs.find(key);
+      if (it == fx.inputs.end()) continue;
+      Tensor t = it->second;
+      if (is_floating(t.dtype())) {
+        t = raw::to(t, kCPU, DType::f64);
+        if (spec.differentiable) t.set_requires_grad(true);
+      }
+      names.push_back(key);
+      inputs.push_back(t);
+    }
   }
   auto f = [&](const std::vector<Tensor>& xs) {
     std::map<std::string, Tensor> m;

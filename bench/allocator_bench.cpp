@@ -29,8 +29,8 @@ void BM_CachingAllocatorFake(benchmark::State& st) {
     for (int i = 0; i < live; ++i) ptrs[i] = a.allocate(bytes + 512 * i, nullptr);
     for (int i = 0; i < live; ++i) a.free(ptrs[i]);
   }
-  st.counters["ns/op"] =
-      benchmark::Counter(static_cast<double>(st.iterations()) * live * 2 * 1e-9,
+  st.counters["time_per_op"] =
+      benchmark::Counter(static_cast<double>(st.iterations()) * live * 2,
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   st.counters["backend_allocs"] = static_cast<double>(a.stats().backend_allocs);
 }
@@ -52,8 +52,8 @@ void BM_CudaCachingAllocator(benchmark::State& st) {
     for (int i = 0; i < live; ++i) ptrs[i] = cuda_allocate(bytes + 512 * i, dev);
     for (int i = 0; i < live; ++i) ptrs[i].reset();
   }
-  st.counters["ns/op"] =
-      benchmark::Counter(static_cast<double>(st.iterations()) * live * 2 * 1e-9,
+  st.counters["time_per_op"] =
+      benchmark::Counter(static_cast<double>(st.iterations()) * live * 2,
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   st.counters["cuda_mallocs"] =
       static_cast<double>(cuda_memory_stats(dev).cuda_mallocs - mallocs_before);

@@ -16,22 +16,36 @@ struct InPtrs {
   const void* p[K > 0 ? K : 1];
 };
 
-template <class OutT, class... InTs, class F, size_t... I>
-__global__ void map_contiguous_kernel(int64_t n, OutT* o, InPtrs<sizeof...(InTs)> in, F f,
-                                      std::index_sequence<I...>) {
-  int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
-    o[i] = cast_to<OutT>(f(static_cast<acc_t<InTs>>(static_cast<const InTs*>(in.p[I])[i])...));
+template <class... Ts>
+struct TypeList {};
+
+// nvcc allows a __global__ template at most one pack, and only last: the kernels take the input
+// types as one TypeList and expand them in these device helpers.
+template <class OutT, class F, int K, class... InTs, size_t... I>
+__device__ __forceinline__ OutT apply_at(const F& f, const InPtrs<K>& in, const int64_t* off,
+                                         TypeList<InTs...>, std::index_sequence<I...>) {
+  return cast_to<OutT>(f(static_cast<acc_t<InTs>>(static_cast<const InTs*>(in.p[I])[off[I]])...));
 }
 
-template <class OutT, class... InTs, class F, size_t... I>
-__global__ void map_strided_kernel(int64_t n, StridedIndex<sizeof...(InTs) + 1> idx, OutT* o,
-                                   InPtrs<sizeof...(InTs)> in, F f, std::index_sequence<I...>) {
+template <class OutT, class List, class F, int K>
+__global__ void map_contiguous_kernel(int64_t n, OutT* o, InPtrs<K> in, F f) {
   int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    int64_t off[sizeof...(InTs) + 1];
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride) {
+    int64_t off[K > 0 ? K : 1];
+    for (int k = 0; k < K; ++k) off[k] = i;
+    o[i] = apply_at<OutT>(f, in, off, List{}, std::make_index_sequence<K>{});
+  }
+}
+
+template <class OutT, class List, class F, int K>
+__global__ void map_strided_kernel(int64_t n, StridedIndex<K + 1> idx, OutT* o, InPtrs<K> in, F f) {
+  int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride) {
+    int64_t off[K + 1];
     idx.offsets(i, off);
-    o[off[0]] = cast_to<OutT>(f(static_cast<acc_t<InTs>>(static_cast<const InTs*>(in.p[I])[off[I + 1]])...));
+    o[off[0]] = apply_at<OutT>(f, in, off + 1, List{}, std::make_index_sequence<K>{});
   }
 }
 
@@ -48,11 +62,13 @@ void map_impl(const Tensor& out, const std::array<Tensor, sizeof...(InTs)>& ins,
   int blocks = detforge::cuda::blocks_for(n);
   bool contiguous = out.is_contiguous() && (ins[I].is_contiguous() && ...);
   if (contiguous) {
-    map_contiguous_kernel<OutT, InTs...><<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, o, in, f, seq);
+    map_contiguous_kernel<OutT, TypeList<InTs...>, F, sizeof...(InTs)>
+        <<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, o, in, f);
   } else {
     const std::vector<int64_t> st[N] = {out.strides(), ins[I].strides()...};
     auto idx = make_strided_index<N>(out.shape(), st);
-    map_strided_kernel<OutT, InTs...><<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, idx, o, in, f, seq);
+    map_strided_kernel<OutT, TypeList<InTs...>, F, sizeof...(InTs)>
+        <<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, idx, o, in, f);
   }
   DF_CUDA_KERNEL_CHECK();
 }

@@ -62,8 +62,14 @@ void BM_Conv2dForwardBackward(benchmark::State& st) {
       benchmark::Counter(f * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-BENCHMARK(BM_Conv2dForward)->DenseRange(0, kNumShapes - 1)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Conv2dForwardBackward)->DenseRange(0, kNumShapes - 1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Conv2dForward)
+    ->DenseRange(0, kNumShapes - 1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_Conv2dForwardBackward)
+    ->DenseRange(0, kNumShapes - 1)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace detforge

@@ -15,7 +15,12 @@ void BM_MatmulSquare(benchmark::State& st) {
   st.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * n * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_MatmulSquare)->Arg(512)->Arg(1024)->Arg(2048)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MatmulSquare)
+    ->Arg(512)
+    ->Arg(1024)
+    ->Arg(2048)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // linear(input [rows, in], weight [out, in], bias [out]): args rows, in, out.
 void BM_Linear(benchmark::State& st) {
@@ -31,7 +36,8 @@ BENCHMARK(BM_Linear)
     ->Args({8, 512, 1000})     // ResNet-18 classifier, batch 8
     ->Args({256, 1024, 1024})  // RCNN 2FC head
     ->Args({1568, 384, 1536})  // MLP block, 8 x 196 tokens
-    ->Unit(benchmark::kMillisecond);
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 // Batched matmul with a broadcast operand: [8, 256, 256] @ [256, 256] and [8,256,64] @ [8,64,256].
 void BM_MatmulBatched(benchmark::State& st) {
@@ -41,7 +47,7 @@ void BM_MatmulBatched(benchmark::State& st) {
   st.counters["GFLOP/s"] = benchmark::Counter(2.0 * 8 * 256 * 64 * 256 * 1e-9,
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_MatmulBatched)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MatmulBatched)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace detforge

@@ -1,14 +1,21 @@
 #!/usr/bin/python3
 """Times conv2d on the ResNet-18 shapes of bench/conv_bench.cpp with Debian's PyTorch on the CPU
 (2 threads), forward and forward+backward (grad input except conv1, grad weight), and prints a
-side-by-side markdown table with detforge's numbers when given its Google Benchmark JSON:
+side-by-side markdown table with detforge's numbers.
 
-  OMP_NUM_THREADS=2 ./build/bench/detforge_bench --benchmark_filter=Conv2d \
-      --benchmark_format=json --benchmark_out=conv.json
-  /usr/bin/python3 bench/compare/conv_torch_cpu.py --detforge-json conv.json
+  OMP_NUM_THREADS=2 /usr/bin/python3 bench/compare/conv_torch_cpu.py \
+      --detforge-bench build/bench/detforge_bench --rounds 3
+
+With --detforge-bench the script alternates rounds of detforge's benchmark (a subprocess, JSON
+output) and PyTorch's timings, and keeps the best time of each side per shape: on a shared machine
+the minimum is the least noisy estimate and alternating exposes both to the same load. detforge's
+side is the best of 30 single-call repetitions, PyTorch's the best of at least 30 single calls.
+--detforge-json FILE (repeatable) reads saved Google Benchmark JSON instead.
 """
 import argparse
 import json
+import os
+import subprocess
 import time
 
 import torch
@@ -27,16 +34,18 @@ SHAPES = [  # name, n, c, h, w, o, k, stride, pad  (same order as kShapes in con
 ]
 
 
-def timeit(fn, min_time):
-    for _ in range(3):
+def timeit(fn, min_time, min_calls=30):
+    """Best single-call time (ms) over at least `min_calls` calls and `min_time` seconds: on a
+    shared, oversubscribed machine the fastest call is the least disturbed estimate."""
+    for _ in range(2):
         fn()
-    reps, t0 = 0, time.perf_counter()
-    while True:
+    best, calls, t_start = float("inf"), 0, time.perf_counter()
+    while calls < min_calls or time.perf_counter() - t_start < min_time:
+        t0 = time.perf_counter()
         fn()
-        reps += 1
-        el = time.perf_counter() - t0
-        if el >= min_time and reps >= 5:
-            return el / reps * 1e3  # ms
+        best = min(best, time.perf_counter() - t0)
+        calls += 1
+    return best * 1e3
 
 
 def torch_times(min_time):
@@ -57,29 +66,48 @@ def torch_times(min_time):
     return res
 
 
-def detforge_times(path):
-    res = {}
-    with open(path) as f:
-        data = json.load(f)
+def run_detforge(bench):
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"))
+    out = subprocess.run([bench, "--benchmark_filter=Conv2d", "--benchmark_format=json",
+                          "--benchmark_min_time=0.000001",
+                          "--benchmark_repetitions=30"], env=env, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def detforge_times(data, res):
     for b in data["benchmarks"]:
         if b.get("run_type") == "aggregate":
             continue
         kind = "fwd" if b["name"].startswith("BM_Conv2dForward/") else "fb"
         t = b["real_time"]
         ms = t if b["time_unit"] == "ms" else t / 1e3 if b["time_unit"] == "us" else t / 1e6
-        res.setdefault(b["label"], {})[kind] = ms
+        d = res.setdefault(b["label"], {})
+        d[kind] = min(d.get(kind, float("inf")), ms)  # best repetition, as for torch
     return res
+
+
+def merge_min(into, new):
+    for k, v in new.items():
+        into[k] = tuple(min(a, b) for a, b in zip(into[k], v)) if k in into else v
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--detforge-json")
+    ap.add_argument("--detforge-json", action="append", default=[])
+    ap.add_argument("--detforge-bench")
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--min-time", type=float, default=0.5)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    tt = torch_times(a.min_time)
-    dt = detforge_times(a.detforge_json) if a.detforge_json else {}
+    tt, dt = {}, {}
+    for path in a.detforge_json:
+        with open(path) as f:
+            detforge_times(json.load(f), dt)
+    for _ in range(a.rounds):
+        if a.detforge_bench:
+            detforge_times(run_detforge(a.detforge_bench), dt)
+        merge_min(tt, torch_times(a.min_time))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, mkldnn={torch.backends.mkldnn.is_available()}")
     print("| shape | torch fwd ms | detforge fwd ms | ratio | torch fwd+bwd ms | detforge fwd+bwd ms | ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   CLI::App app{"detforge: object detector search, pruning and distillation engine"};
   app.require_subcommand(1);
   detforge::cli::add_run_op(app);
+  detforge::cli::add_demo(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

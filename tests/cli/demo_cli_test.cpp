@@ -1,0 +1,26 @@
+// `detforge demo` (the current main job): a few SGD steps on the synthetic batch lower the loss.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+TEST(DemoCli, LossDecreasesOnTheSyntheticBatch) {
+  std::string cmd = std::string(DETFORGE_CLI_PATH) + " demo --steps 4 --batch 4 --size 32 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 512> buf;
+  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+  int status = pclose(p);
+  ASSERT_EQ(WEXITSTATUS(status), 0) << out;
+  double first = 0, last = 0;
+  auto pos = out.rfind("loss ");
+  ASSERT_NE(pos, std::string::npos) << out;
+  ASSERT_EQ(std::sscanf(out.c_str() + pos, "loss %lf -> %lf", &first, &last), 2) << out;
+  EXPECT_LT(last, first) << out;
+  EXPECT_GT(first, 1.0) << "an untrained 10-class net should start near ln(10): " << out;
+}
+
+}  // namespace

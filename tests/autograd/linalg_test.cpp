@@ -48,3 +48,19 @@ TEST(Matmul, EmptyInnerDimGivesZeros) {
 
 }  // namespace
 }  // namespace detforge
+
+namespace detforge {
+namespace {
+
+TEST(Matmul, HalfAndBFloat16GoThroughFloat) {
+  Tensor a = test::randn({2, 5, 7}, DType::f32, 5), b = test::randn({7, 3}, DType::f32, 6);
+  Tensor want = matmul(a, b);
+  for (DType t : {DType::f16, DType::bf16}) {
+    Tensor y = matmul(a.to(t), b.to(t));
+    EXPECT_EQ(y.dtype(), t);
+    DF_EXPECT_CLOSE(y.to(DType::f32), want, 2e-2);
+  }
+}
+
+}  // namespace
+}  // namespace detforge

@@ -32,8 +32,8 @@ dnnl::engine& engine() {
 // for outputs).
 struct Entry {
   struct Arg {
-    int id;
-    bool output;
+    int id = 0;
+    bool output = false;
     memory::desc user;
     bool reordered = false;
     memory buf;
@@ -45,7 +45,10 @@ struct Entry {
   std::mutex mu;  // the cached buffers are per entry: one execution at a time
 
   void add(int id, bool output, const memory::desc& user, const memory::desc& prim_md) {
-    Arg a{id, output, user};
+    Arg a;
+    a.id = id;
+    a.output = output;
+    a.user = user;
     if (prim_md != user) {
       a.reordered = true;
       a.buf = memory(prim_md, engine());

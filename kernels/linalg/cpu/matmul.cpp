@@ -15,8 +15,8 @@ namespace {
 void matmul_float(const Tensor& out, Tensor a, Tensor b) {
   int64_t nd = a.dim();
   int64_t M = a.size(nd - 2), K = a.size(nd - 1), N = b.size(nd - 1);
-  char ta, tb;
-  int64_t lda, ldb;
+  char ta = 'N', tb = 'N';
+  int64_t lda = 1, ldb = 1;
   if (!blas_layout(M, K, a.stride(nd - 2), a.stride(nd - 1), ta, lda)) {
     a = raw::contiguous(a);
     blas_layout(M, K, a.stride(nd - 2), a.stride(nd - 1), ta, lda);

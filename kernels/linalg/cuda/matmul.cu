@@ -70,8 +70,8 @@ void matmul_cuda(const Tensor& out, const Tensor& a_in, const Tensor& b_in) {
     return;
   }
   Tensor a = a_in, b = b_in;
-  char ta, tb;
-  int64_t lda, ldb;
+  char ta = 'N', tb = 'N';
+  int64_t lda = 1, ldb = 1;
   if (!blas_layout(M, K, a.stride(nd - 2), a.stride(nd - 1), ta, lda)) {
     a = raw::contiguous(a);
     blas_layout(M, K, a.stride(nd - 2), a.stride(nd - 1), ta, lda);

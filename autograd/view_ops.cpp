@@ -89,6 +89,8 @@ Tensor Tensor::view(const Shape& shape) const {
 Tensor Tensor::reshape(const Shape& shape) const {
   Tensor out = raw::try_view(*this, shape);
   if (!out.defined()) out = raw::try_view(raw::contiguous(*this), shape);
+  DF_CHECK(out.defined(), ShapeError, "[reshape] cannot reshape ", shape_str(this->shape()), " to ",
+           shape_str(shape));
   record_reshape("reshape", *this, out);
   return out;
 }

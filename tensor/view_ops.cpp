@@ -109,7 +109,7 @@ Tensor try_view(const Tensor& t, const Shape& shape_in) {
   const Shape& os = t.shape();
   const Shape& ost = t.strides();
   Shape nst(shape.size(), 0);
-  if (t.numel() == 0) {
+  if (t.numel() == 0 || t.dim() == 0) {  // nothing to keep consistent: any shape is a view
     return make_view(t, shape, contiguous_strides(shape), t.offset());
   }
   int64_t view_d = static_cast<int64_t>(shape.size()) - 1;

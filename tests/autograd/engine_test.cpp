@@ -130,3 +130,17 @@ TEST(Engine, RequiresGradOnlyOnFloatingLeaves) {
 
 }  // namespace
 }  // namespace detforge
+
+namespace detforge {
+namespace {
+TEST(Engine, ReshapeThroughZeroDimKeepsTheGradient) {
+  Tensor x = Tensor::from_vector<float>({3}, {1}).set_requires_grad(true);
+  Tensor s = x.reshape({});  // 0-dim
+  EXPECT_EQ(s.dim(), 0);
+  Tensor back = s.reshape({1, 1}).squeeze();
+  EXPECT_EQ(back.dim(), 0);
+  mul(back, 2.0).backward();
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{2}));
+}
+}  // namespace
+}  // namespace detforge

@@ -3,22 +3,7 @@
 #include <cublas_v2.h>
 
 #include "tensor/cuda/cuda_check.h"
-
-#if __has_include("tensor/cuda/library_check.h")
 #include "tensor/cuda/library_check.h"
-#endif
-
-#ifndef DF_CUBLAS_CHECK
-// Fallback until tensor/cuda/library_check.h (the cuda-runtime helper) provides it; same name.
-#define DF_CUBLAS_CHECK(expr)                                                                     \
-  do {                                                                                            \
-    cublasStatus_t _df_st = (expr);                                                               \
-    if (_df_st != CUBLAS_STATUS_SUCCESS)                                                          \
-      throw ::detforge::CudaError(::detforge::str_cat("[cublas] ", #expr, " failed with status ", \
-                                                      static_cast<int>(_df_st), " at ", __FILE__, \
-                                                      ":", __LINE__));                            \
-  } while (0)
-#endif
 
 namespace detforge::kernels::cuda_blas {
 

@@ -20,9 +20,22 @@ function(detforge_target_options target)
       $<$<COMPILE_LANGUAGE:CXX>:-march=${DETFORGE_CPU_ARCH}>
       $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-march=${DETFORGE_CPU_ARCH}>)
   endif()
+  # ASan + UBSan on every detforge target (library, CLI, tests, bench), including the host side of
+  # .cu files. The runtime must come first in an executable's library list, so anything linking the
+  # sanitized shared library (the installed package's consumers too) links it: the link option is
+  # PUBLIC on the library. Running CUDA code under ASan needs ASAN_OPTIONS=protect_shadow_gap=0.
   if(DETFORGE_SANITIZE)
+    set(_df_san -fsanitize=address,undefined -fno-omit-frame-pointer)
     target_compile_options(${target} PRIVATE
-      $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=address,undefined -fno-omit-frame-pointer>)
-    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+      $<$<COMPILE_LANGUAGE:CXX>:${_df_san}>
+      # nvcc splits -Xcompiler values at commas: one flag each.
+      $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-fsanitize=address -Xcompiler=-fsanitize=undefined
+        -Xcompiler=-fno-omit-frame-pointer>)
+    get_target_property(_df_type ${target} TYPE)
+    if(_df_type STREQUAL "SHARED_LIBRARY" OR _df_type STREQUAL "STATIC_LIBRARY")
+      target_link_options(${target} PUBLIC -fsanitize=address,undefined)
+    else()
+      target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    endif()
   endif()
 endfunction()

@@ -1,5 +1,6 @@
 #include "tensor/safetensors.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -53,16 +54,21 @@ SafetensorsFile parse_safetensors(const std::string& bytes, const std::string& w
     Shape shape;
     const auto& js = key("shape");
     DF_CHECK(js.is_array(), IOError, "[safetensors] ", what, ": ", name, ".shape is not an array");
+    uint64_t nbytes = dtype_size(dt);  // checked here: shape_numel would overflow (UB) on huge dims
     for (auto& s : js) {
       DF_CHECK(s.is_number_integer() && s.get<int64_t>() >= 0, IOError, "[safetensors] ", what, ": ",
                name, ".shape has a bad entry ", s.dump());
       shape.push_back(s.get<int64_t>());
+      DF_CHECK(!__builtin_mul_overflow(nbytes, static_cast<uint64_t>(shape.back()), &nbytes) &&
+                   nbytes <= static_cast<uint64_t>(INT64_MAX),
+               IOError, "[safetensors] ", what, ": ", name, ".shape ", js.dump(),
+               " is too large (its byte size overflows 64 bits)");
     }
     const auto& off = key("data_offsets");
     DF_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() && off[1].is_number_unsigned(),
              IOError, "[safetensors] ", what, ": ", name, ".data_offsets must be [begin, end]");
     uint64_t b = off[0].get<uint64_t>(), e = off[1].get<uint64_t>();
-    uint64_t want = static_cast<uint64_t>(shape_numel(shape)) * dtype_size(dt);
+    const uint64_t want = nbytes;
     DF_CHECK(b <= e && e <= data_size, IOError, "[safetensors] ", what, ": ", name, ".data_offsets [",
              b, ", ", e, "] out of the data section (", data_size, " bytes)");
     DF_CHECK(e - b == want, IOError, "[safetensors] ", what, ": ", name, " has ", e - b,

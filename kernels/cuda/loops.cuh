@@ -16,28 +16,47 @@ struct InPtrs {
   const void* p[K > 0 ? K : 1];
 };
 
-template <class OutT, class... InTs, class F, size_t... I>
-__global__ void map_contiguous_kernel(int64_t n, OutT* o, InPtrs<sizeof...(InTs)> in, F f,
-                                      std::index_sequence<I...>) {
-  int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
-    o[i] = cast_to<OutT>(f(static_cast<acc_t<InTs>>(static_cast<const InTs*>(in.p[I])[i])...));
+// __global__ templates may have one trailing pack only, so the input types travel as a TypeList
+// and the per-element expansion happens in a __device__ helper.
+template <class... Ts>
+struct TypeList {};
+
+template <class OutT, class F, class... InTs, size_t... I>
+__device__ __forceinline__ OutT apply_at(TypeList<InTs...>, std::index_sequence<I...>, const F& f,
+                                         const InPtrs<sizeof...(InTs)>& in, const int64_t* off) {
+  return cast_to<OutT>(f(static_cast<acc_t<InTs>>(static_cast<const InTs*>(in.p[I])[off[I]])...));
 }
 
-template <class OutT, class... InTs, class F, size_t... I>
-__global__ void map_strided_kernel(int64_t n, StridedIndex<sizeof...(InTs) + 1> idx, OutT* o,
-                                   InPtrs<sizeof...(InTs)> in, F f, std::index_sequence<I...>) {
+template <class OutT, class... InTs>
+__device__ __forceinline__ constexpr std::index_sequence_for<InTs...> seq_of(TypeList<InTs...>) {
+  return {};
+}
+
+template <class OutT, class List, int K, class F>
+__global__ void map_contiguous_kernel(int64_t n, OutT* o, InPtrs<K> in, F f) {
   int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    int64_t off[sizeof...(InTs) + 1];
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride) {
+    int64_t off[K > 0 ? K : 1];
+    for (int k = 0; k < K; ++k) off[k] = i;
+    o[i] = apply_at<OutT>(List{}, seq_of<OutT>(List{}), f, in, off);
+  }
+}
+
+template <class OutT, class List, int K, class F>
+__global__ void map_strided_kernel(int64_t n, StridedIndex<K + 1> idx, OutT* o, InPtrs<K> in, F f) {
+  int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride) {
+    int64_t off[K + 1];
     idx.offsets(i, off);
-    o[off[0]] = cast_to<OutT>(f(static_cast<acc_t<InTs>>(static_cast<const InTs*>(in.p[I])[off[I + 1]])...));
+    o[off[0]] = apply_at<OutT>(List{}, seq_of<OutT>(List{}), f, in, off + 1);
   }
 }
 
 template <class OutT, class... InTs, class F, size_t... I>
 void map_impl(const Tensor& out, const std::array<Tensor, sizeof...(InTs)>& ins, const F& f,
-              std::index_sequence<I...> seq) {
+              std::index_sequence<I...>) {
   constexpr int N = sizeof...(InTs) + 1;
   int64_t n = out.numel();
   if (n == 0) return;
@@ -48,11 +67,13 @@ void map_impl(const Tensor& out, const std::array<Tensor, sizeof...(InTs)>& ins,
   int blocks = detforge::cuda::blocks_for(n);
   bool contiguous = out.is_contiguous() && (ins[I].is_contiguous() && ...);
   if (contiguous) {
-    map_contiguous_kernel<OutT, InTs...><<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, o, in, f, seq);
+    map_contiguous_kernel<OutT, TypeList<InTs...>, N - 1>
+        <<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, o, in, f);
   } else {
     const std::vector<int64_t> st[N] = {out.strides(), ins[I].strides()...};
     auto idx = make_strided_index<N>(out.shape(), st);
-    map_strided_kernel<OutT, InTs...><<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, idx, o, in, f, seq);
+    map_strided_kernel<OutT, TypeList<InTs...>, N - 1>
+        <<<blocks, detforge::cuda::kThreads, 0, stream>>>(n, idx, o, in, f);
   }
   DF_CUDA_KERNEL_CHECK();
 }

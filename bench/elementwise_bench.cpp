@@ -4,6 +4,8 @@
 
 #include "autograd/elementwise.h"
 #include "autograd/reduction.h"
+#include "kernels/elementwise/binary.h"
+#include "kernels/elementwise/unary.h"
 #include "tensor/view_ops.h"
 
 namespace detforge {
@@ -30,7 +32,7 @@ void BM_Copy(benchmark::State& st) {
   for (auto _ : st) raw::copy(b, a);
   set_bytes(st, 2.0 * n * 4);
 }
-BENCHMARK(BM_Copy)->Arg(1 << 22)->Arg(1 << 24);
+BENCHMARK(BM_Copy)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
 
 void BM_Add(benchmark::State& st) {
   int64_t n = st.range(0);
@@ -38,7 +40,27 @@ void BM_Add(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(add(a, b));
   set_bytes(st, 3.0 * n * 4);
 }
-BENCHMARK(BM_Add)->Arg(1 << 22)->Arg(1 << 24);
+BENCHMARK(BM_Add)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
+
+// The loops alone: outputs preallocated (the functional ops above also pay for a fresh output,
+// i.e. first-touch page faults of a large allocation, as PyTorch does).
+void BM_AddInto(benchmark::State& st) {
+  int64_t n = st.range(0);
+  Tensor a = rnd({n}), b = rnd({n}), o = Tensor::empty({n});
+  auto fn = kernels::binary_stub(kCPU, "add");
+  for (auto _ : st) fn(kernels::BinaryOp::add, o, a, b, {});
+  set_bytes(st, 3.0 * n * 4);
+}
+BENCHMARK(BM_AddInto)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
+
+void BM_SigmoidInto(benchmark::State& st) {
+  int64_t n = st.range(0);
+  Tensor a = rnd({n}), o = Tensor::empty({n});
+  auto fn = kernels::unary_stub(kCPU, "sigmoid");
+  for (auto _ : st) fn(kernels::UnaryOp::sigmoid, o, a, {});
+  set_bytes(st, 2.0 * n * 4);
+}
+BENCHMARK(BM_SigmoidInto)->Arg(1 << 22)->UseRealTime();
 
 // [N, C] + [C]: the broadcast operand stays in cache; bytes = read a + write out.
 void BM_AddBroadcast(benchmark::State& st) {
@@ -47,7 +69,7 @@ void BM_AddBroadcast(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(add(a, b));
   set_bytes(st, 2.0 * n * 4);
 }
-BENCHMARK(BM_AddBroadcast)->Arg(1 << 22);
+BENCHMARK(BM_AddBroadcast)->Arg(1 << 22)->UseRealTime();
 
 void BM_Sigmoid(benchmark::State& st) {
   int64_t n = st.range(0);
@@ -55,7 +77,7 @@ void BM_Sigmoid(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(sigmoid(a));
   set_bytes(st, 2.0 * n * 4);
 }
-BENCHMARK(BM_Sigmoid)->Arg(1 << 22);
+BENCHMARK(BM_Sigmoid)->Arg(1 << 22)->UseRealTime();
 
 void BM_Gelu(benchmark::State& st) {
   int64_t n = st.range(0);
@@ -63,7 +85,7 @@ void BM_Gelu(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(gelu(a));
   set_bytes(st, 2.0 * n * 4);
 }
-BENCHMARK(BM_Gelu)->Arg(1 << 22);
+BENCHMARK(BM_Gelu)->Arg(1 << 22)->UseRealTime();
 
 void BM_SumLastDim(benchmark::State& st) {
   int64_t n = st.range(0), c = 1024;
@@ -71,7 +93,7 @@ void BM_SumLastDim(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(sum(a, {-1}));
   set_bytes(st, 1.0 * n * 4);
 }
-BENCHMARK(BM_SumLastDim)->Arg(1 << 22)->Arg(1 << 24);
+BENCHMARK(BM_SumLastDim)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
 
 void BM_SumDim0(benchmark::State& st) {
   int64_t n = st.range(0), c = 1024;
@@ -79,7 +101,7 @@ void BM_SumDim0(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(sum(a, {0}));
   set_bytes(st, 1.0 * n * 4);
 }
-BENCHMARK(BM_SumDim0)->Arg(1 << 22)->Arg(1 << 24);
+BENCHMARK(BM_SumDim0)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
 
 void BM_SumAll(benchmark::State& st) {
   int64_t n = st.range(0);
@@ -87,7 +109,7 @@ void BM_SumAll(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(sum(a));
   set_bytes(st, 1.0 * n * 4);
 }
-BENCHMARK(BM_SumAll)->Arg(1 << 22);
+BENCHMARK(BM_SumAll)->Arg(1 << 22)->UseRealTime();
 
 void BM_SoftmaxRows(benchmark::State& st) {
   int64_t n = st.range(0), c = 1024;
@@ -95,7 +117,7 @@ void BM_SoftmaxRows(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(softmax(a, -1));
   set_bytes(st, 2.0 * n * 4);
 }
-BENCHMARK(BM_SoftmaxRows)->Arg(1 << 22);
+BENCHMARK(BM_SoftmaxRows)->Arg(1 << 22)->UseRealTime();
 
 }  // namespace
 }  // namespace detforge

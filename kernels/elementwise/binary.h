@@ -14,8 +14,9 @@ struct BinaryParams {
 
 #define DF_BINARY_OPS(X)                                                                         \
   X(add, AddOp)                                                                                  \
-  X(sub, SubOp) X(mul, MulOp) X(div, DivOp) X(div_trunc, DivTruncOp) X(div_floor, DivFloorOp)    \
-      X(pow, PowOp) X(minimum, MinimumOp) X(maximum, MaximumOp) X(relu_backward, ReluBackwardOp) \
+  X(sub, SubOp)                                                                                  \
+  X(mul, MulOp) X(div, DivOp) X(div_trunc, DivTruncOp) X(div_floor, DivFloorOp) X(pow, PowOp)    \
+      X(minimum, MinimumOp) X(maximum, MaximumOp) X(relu_backward, ReluBackwardOp)               \
           X(relu6_backward, Relu6BackwardOp) X(leaky_relu_backward, LeakyReluBackwardOp)         \
               X(sigmoid_backward, SigmoidBackwardOp) X(tanh_backward, TanhBackwardOp)            \
                   X(silu_backward, SiluBackwardOp) X(hardswish_backward, HardswishBackwardOp)    \
@@ -154,7 +155,7 @@ struct SiluBackwardOp {
   static constexpr bool kIntegral = false;  // b = input
   template <class T>
   DETFORGE_HD T operator()(T g, T x, const BinaryParams&) const {
-    T s = dmath::sigmoid(x);
+    T s = dmath::sigmoid_fast(x);
     return g * s * (T(1) + x * (T(1) - s));
   }
 };

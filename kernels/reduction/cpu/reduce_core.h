@@ -10,6 +10,7 @@
 // row(const T*, int64_t, State&) for contiguous segments.
 #pragma once
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "tensor/dtype_cast.h"
@@ -145,6 +146,7 @@ void reduce(const Op& op, OutT* out, const Tensor& in, int n_reduced) {
       Walker r(R, r0);
       for (int64_t i = r0; i < r1; ++i, r.next()) {
         const T* q = base + r.off;
+#pragma omp simd
         for (int64_t j = 0; j < bl; ++j) op.add(st[j], static_cast<acc_t<T>>(q[j]));
       }
     };

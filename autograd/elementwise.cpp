@@ -15,7 +15,9 @@ using kernels::UnaryOp;
 using kernels::UnaryParams;
 
 namespace {
-int category(DType t) { return t == DType::b8 ? 0 : (is_floating(t) ? 2 : 1); }
+int category(DType t) {
+  return t == DType::b8 ? 0 : (is_floating(t) ? 2 : 1);
+}
 
 // The device the op runs on: a 0-dim CPU operand may join a CUDA one (moved over).
 Device common_device(const char* op, const Tensor& a, const Tensor& b) {
@@ -41,12 +43,17 @@ Tensor raw_binary(BinaryOp op, const Tensor& a, const Tensor& b, DType dt, Binar
 
 Tensor raw_unary(UnaryOp op, const Tensor& x, DType dt, UnaryParams p = {}) {
   Tensor out = Tensor::empty(x.shape(), dt, x.device());
-  kernels::unary_stub(x.device(), kernels::unary_op_name(op))(op, out, raw::to(x, x.device(), dt), p);
+  kernels::unary_stub(x.device(), kernels::unary_op_name(op))(op, out, raw::to(x, x.device(), dt),
+                                                              p);
   return out;
 }
 
-DType float_type(DType t) { return is_floating(t) ? t : DType::f32; }
-Tensor undef() { return Tensor(); }
+DType float_type(DType t) {
+  return is_floating(t) ? t : DType::f32;
+}
+Tensor undef() {
+  return Tensor();
+}
 }  // namespace
 
 DType result_type(const Tensor& a, const Tensor& b) {
@@ -54,7 +61,8 @@ DType result_type(const Tensor& a, const Tensor& b) {
   if (za == zb) return promote_types(a.dtype(), b.dtype());
   const Tensor& dimmed = za ? b : a;
   const Tensor& zero = za ? a : b;
-  if (category(zero.dtype()) > category(dimmed.dtype())) return promote_types(dimmed.dtype(), zero.dtype());
+  if (category(zero.dtype()) > category(dimmed.dtype()))
+    return promote_types(dimmed.dtype(), zero.dtype());
   return dimmed.dtype();
 }
 
@@ -64,8 +72,9 @@ Tensor add(const Tensor& a, const Tensor& b, double alpha) {
   Tensor out = raw_binary(BinaryOp::add, a, b, dt, {alpha, 0});
   if (needs_grad({a, b}))
     record("add", {a, b}, {out}, [sa = a.shape(), sb = b.shape(), alpha](auto& g, auto& needs) {
-      return std::vector<Tensor>{needs[0] ? sum_to(g[0], sa) : undef(),
-                                 needs[1] ? sum_to(alpha == 1 ? g[0] : mul(g[0], alpha), sb) : undef()};
+      return std::vector<Tensor>{
+          needs[0] ? sum_to(g[0], sa) : undef(),
+          needs[1] ? sum_to(alpha == 1 ? g[0] : mul(g[0], alpha), sb) : undef()};
     });
   return out;
 }
@@ -104,20 +113,38 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return out;
 }
 
+Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode) {
+  if (rounding_mode == "none" || rounding_mode.empty()) return div(a, b);
+  DF_CHECK(rounding_mode == "trunc" || rounding_mode == "floor", ConfigError,
+           "[div] rounding_mode must be 'none', 'trunc' or 'floor', got '", rounding_mode, "'");
+  DType dt = result_type(a, b);
+  DF_CHECK(dt != DType::b8, DTypeError, "[div] rounding division of bool tensors is not supported");
+  Tensor out =
+      raw_binary(rounding_mode == "trunc" ? BinaryOp::div_trunc : BinaryOp::div_floor, a, b, dt);
+  if (needs_grad({a, b}) && is_floating(dt))  // piecewise constant: zero gradient, as PyTorch
+    record("div", {a, b}, {out}, [sa = a.shape(), sb = b.shape(), dt](auto& g, auto& needs) {
+      return std::vector<Tensor>{
+          needs[0] ? Tensor::zeros(sa, g[0].dtype(), g[0].device()) : undef(),
+          needs[1] ? Tensor::zeros(sb, g[0].dtype(), g[0].device()) : undef()};
+    });
+  return out;
+}
+
 Tensor pow(const Tensor& a, const Tensor& b) {
   Tensor out = raw_binary(BinaryOp::pow, a, b, float_type(result_type(a, b)));
   if (needs_grad({a, b}))
-    record("pow", {a, b}, {out}, [a = a.detach(), b = b.detach(), o = out.detach()](auto& g, auto& needs) {
-      Tensor ga, gb;
-      if (needs[0]) ga = sum_to(mul(g[0], mul(b, pow(a, sub(b, 1.0)))), a.shape());
-      // d/db a^b = a^b log a; PyTorch masks a == 0 to 0 there.
-      if (needs[1]) {
-        Tensor la = where(eq(a, Tensor::scalar(0, a.dtype(), a.device())),
-                          Tensor::scalar(0, a.dtype(), a.device()), log(a));
-        gb = sum_to(mul(g[0], mul(o, la)), b.shape());
-      }
-      return std::vector<Tensor>{ga, gb};
-    });
+    record("pow", {a, b}, {out},
+           [a = a.detach(), b = b.detach(), o = out.detach()](auto& g, auto& needs) {
+             Tensor ga, gb;
+             if (needs[0]) ga = sum_to(mul(g[0], mul(b, pow(a, sub(b, 1.0)))), a.shape());
+             // d/db a^b = a^b log a; PyTorch masks a == 0 to 0 there.
+             if (needs[1]) {
+               Tensor la = where(eq(a, Tensor::scalar(0, a.dtype(), a.device())),
+                                 Tensor::scalar(0, a.dtype(), a.device()), log(a));
+               gb = sum_to(mul(g[0], mul(o, la)), b.shape());
+             }
+             return std::vector<Tensor>{ga, gb};
+           });
   return out;
 }
 
@@ -132,14 +159,19 @@ Tensor min_max(BinaryOp op, const char* name, const Tensor& a, const Tensor& b) 
       Tensor fa = add(wa.to(g[0].dtype()), mul(tie.to(g[0].dtype()), 0.5));
       Tensor ga, gb;
       if (needs[0]) ga = sum_to(mul(g[0], fa), a.shape());
-      if (needs[1]) gb = sum_to(mul(g[0], sub(Tensor::scalar(1, fa.dtype(), fa.device()), fa)), b.shape());
+      if (needs[1])
+        gb = sum_to(mul(g[0], sub(Tensor::scalar(1, fa.dtype(), fa.device()), fa)), b.shape());
       return std::vector<Tensor>{ga, gb};
     });
   return out;
 }
 }  // namespace
-Tensor minimum(const Tensor& a, const Tensor& b) { return min_max(BinaryOp::minimum, "minimum", a, b); }
-Tensor maximum(const Tensor& a, const Tensor& b) { return min_max(BinaryOp::maximum, "maximum", a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) {
+  return min_max(BinaryOp::minimum, "minimum", a, b);
+}
+Tensor maximum(const Tensor& a, const Tensor& b) {
+  return min_max(BinaryOp::maximum, "maximum", a, b);
+}
 
 // ---- scalar forms: one pass, no scalar tensor ----
 namespace {
@@ -159,9 +191,15 @@ Tensor scalar_affine(const char* name, const Tensor& x, double mul_by, double ad
   return out;
 }
 }  // namespace
-Tensor add(const Tensor& a, double b) { return scalar_affine("add", a, 1.0, b); }
-Tensor sub(const Tensor& a, double b) { return scalar_affine("sub", a, 1.0, -b); }
-Tensor mul(const Tensor& a, double b) { return scalar_affine("mul", a, b, 0.0); }
+Tensor add(const Tensor& a, double b) {
+  return scalar_affine("add", a, 1.0, b);
+}
+Tensor sub(const Tensor& a, double b) {
+  return scalar_affine("sub", a, 1.0, -b);
+}
+Tensor mul(const Tensor& a, double b) {
+  return scalar_affine("mul", a, b, 0.0);
+}
 Tensor div(const Tensor& a, double b) {
   Tensor x = is_floating(a.dtype()) ? a : a.to(DType::f32);
   return scalar_affine("div", x, 1.0 / b, 0.0);
@@ -221,16 +259,20 @@ Tensor neg(const Tensor& x) {
   return unary_with("neg", UnaryOp::neg, x, true, [](auto& g, auto&, auto&) { return neg(g); });
 }
 Tensor abs(const Tensor& x) {
-  return unary_with("abs", UnaryOp::abs, x, true, [](auto& g, auto& x, auto&) { return mul(g, sign(x)); });
+  return unary_with("abs", UnaryOp::abs, x, true,
+                    [](auto& g, auto& x, auto&) { return mul(g, sign(x)); });
 }
 Tensor sign(const Tensor& x) {
-  return unary_with("sign", UnaryOp::sign, x, true, [](auto& g, auto&, auto&) { return mul(g, 0.0); });
+  return unary_with("sign", UnaryOp::sign, x, true,
+                    [](auto& g, auto&, auto&) { return mul(g, 0.0); });
 }
 Tensor exp(const Tensor& x) {
-  return unary_with("exp", UnaryOp::exp, x, false, [](auto& g, auto&, auto& y) { return mul(g, y); });
+  return unary_with("exp", UnaryOp::exp, x, false,
+                    [](auto& g, auto&, auto& y) { return mul(g, y); });
 }
 Tensor log(const Tensor& x) {
-  return unary_with("log", UnaryOp::log, x, false, [](auto& g, auto& x, auto&) { return div(g, x); });
+  return unary_with("log", UnaryOp::log, x, false,
+                    [](auto& g, auto& x, auto&) { return div(g, x); });
 }
 Tensor sqrt(const Tensor& x) {
   return unary_with("sqrt", UnaryOp::sqrt, x, false,
@@ -241,7 +283,8 @@ Tensor rsqrt(const Tensor& x) {
                     [](auto& g, auto&, auto& y) { return mul(g, mul(mul(y, mul(y, y)), -0.5)); });
 }
 Tensor square(const Tensor& x) {
-  return unary_with("square", UnaryOp::square, x, true, [](auto& g, auto& x, auto&) { return mul(g, mul(x, 2.0)); });
+  return unary_with("square", UnaryOp::square, x, true,
+                    [](auto& g, auto& x, auto&) { return mul(g, mul(x, 2.0)); });
 }
 Tensor reciprocal(const Tensor& x) {
   return unary_with("reciprocal", UnaryOp::reciprocal, x, false,
@@ -255,27 +298,37 @@ Tensor clamp(const Tensor& x, std::optional<double> min, std::optional<double> m
   Tensor out = raw_unary(UnaryOp::clamp, x, x.dtype(), {lo, hi});
   if (needs_grad({x}))
     record("clamp", {x}, {out}, [x = x.detach(), lo, hi](auto& g, auto&) {
-      return std::vector<Tensor>{raw_binary(BinaryOp::clamp_backward, g[0], x, g[0].dtype(), {lo, hi})};
+      return std::vector<Tensor>{
+          raw_binary(BinaryOp::clamp_backward, g[0], x, g[0].dtype(), {lo, hi})};
     });
   return out;
 }
 
-Tensor relu(const Tensor& x) { return activation("relu", UnaryOp::relu, BinaryOp::relu_backward, x, true); }
-Tensor relu6(const Tensor& x) { return activation("relu6", UnaryOp::relu6, BinaryOp::relu6_backward, x, false); }
+Tensor relu(const Tensor& x) {
+  return activation("relu", UnaryOp::relu, BinaryOp::relu_backward, x, true);
+}
+Tensor relu6(const Tensor& x) {
+  return activation("relu6", UnaryOp::relu6, BinaryOp::relu6_backward, x, false);
+}
 Tensor leaky_relu(const Tensor& x, double slope) {
-  return activation("leaky_relu", UnaryOp::leaky_relu, BinaryOp::leaky_relu_backward, x, false, {slope, 0},
-                    {slope, 0});
+  return activation("leaky_relu", UnaryOp::leaky_relu, BinaryOp::leaky_relu_backward, x, false,
+                    {slope, 0}, {slope, 0});
 }
 Tensor sigmoid(const Tensor& x) {
   return activation("sigmoid", UnaryOp::sigmoid, BinaryOp::sigmoid_backward, x, true);
 }
-Tensor tanh(const Tensor& x) { return activation("tanh", UnaryOp::tanh, BinaryOp::tanh_backward, x, true); }
-Tensor silu(const Tensor& x) { return activation("silu", UnaryOp::silu, BinaryOp::silu_backward, x, false); }
+Tensor tanh(const Tensor& x) {
+  return activation("tanh", UnaryOp::tanh, BinaryOp::tanh_backward, x, true);
+}
+Tensor silu(const Tensor& x) {
+  return activation("silu", UnaryOp::silu, BinaryOp::silu_backward, x, false);
+}
 Tensor hardswish(const Tensor& x) {
   return activation("hardswish", UnaryOp::hardswish, BinaryOp::hardswish_backward, x, false);
 }
 Tensor gelu(const Tensor& x, const std::string& approximate) {
-  if (approximate == "none") return activation("gelu", UnaryOp::gelu, BinaryOp::gelu_backward, x, false);
+  if (approximate == "none")
+    return activation("gelu", UnaryOp::gelu, BinaryOp::gelu_backward, x, false);
   DF_CHECK(approximate == "tanh", ConfigError, "[gelu] approximate must be 'none' or 'tanh', got '",
            approximate, "'");
   return activation("gelu", UnaryOp::gelu_tanh, BinaryOp::gelu_tanh_backward, x, false);
@@ -287,16 +340,18 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
            dtype_name(cond.dtype()));
   DType dt = result_type(a, b);
   Device dev = common_device("where", a, b);
-  Shape shape = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), "where"), cond.shape(), "where");
+  Shape shape =
+      broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), "where"), cond.shape(), "where");
   Tensor out = Tensor::empty(shape, dt, dev);
   kernels::where_stub(dev, "where")(out, prep(cond, dev, DType::b8, shape), prep(a, dev, dt, shape),
-                                   prep(b, dev, dt, shape));
+                                    prep(b, dev, dt, shape));
   if (needs_grad({a, b}))
-    record("where", {a, b}, {out}, [c = cond.detach(), sa = a.shape(), sb = b.shape()](auto& g, auto& needs) {
-      Tensor z = Tensor::scalar(0, g[0].dtype(), g[0].device());
-      return std::vector<Tensor>{needs[0] ? sum_to(where(c, g[0], z), sa) : undef(),
-                                 needs[1] ? sum_to(where(c, z, g[0]), sb) : undef()};
-    });
+    record("where", {a, b}, {out},
+           [c = cond.detach(), sa = a.shape(), sb = b.shape()](auto& g, auto& needs) {
+             Tensor z = Tensor::scalar(0, g[0].dtype(), g[0].device());
+             return std::vector<Tensor>{needs[0] ? sum_to(where(c, g[0], z), sa) : undef(),
+                                        needs[1] ? sum_to(where(c, z, g[0]), sb) : undef()};
+           });
   return out;
 }
 
@@ -310,11 +365,23 @@ Tensor compare(kernels::CompareOp op, const char* name, const Tensor& a, const T
   return out;
 }
 }  // namespace
-Tensor eq(const Tensor& a, const Tensor& b) { return compare(kernels::CompareOp::eq, "eq", a, b); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare(kernels::CompareOp::ne, "ne", a, b); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare(kernels::CompareOp::lt, "lt", a, b); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare(kernels::CompareOp::le, "le", a, b); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare(kernels::CompareOp::gt, "gt", a, b); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare(kernels::CompareOp::ge, "ge", a, b); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare(kernels::CompareOp::eq, "eq", a, b);
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare(kernels::CompareOp::ne, "ne", a, b);
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare(kernels::CompareOp::lt, "lt", a, b);
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare(kernels::CompareOp::le, "le", a, b);
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare(kernels::CompareOp::gt, "gt", a, b);
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare(kernels::CompareOp::ge, "ge", a, b);
+}
 
 }  // namespace detforge

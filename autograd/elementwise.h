@@ -14,6 +14,9 @@ DETFORGE_API Tensor add(const Tensor& a, const Tensor& b, double alpha = 1.0);
 DETFORGE_API Tensor sub(const Tensor& a, const Tensor& b, double alpha = 1.0);
 DETFORGE_API Tensor mul(const Tensor& a, const Tensor& b);
 DETFORGE_API Tensor div(const Tensor& a, const Tensor& b);
+// rounding_mode: "none" (true division), "trunc" or "floor" (integer dtypes stay integral; zero
+// gradient).
+DETFORGE_API Tensor div(const Tensor& a, const Tensor& b, const std::string& rounding_mode);
 DETFORGE_API Tensor pow(const Tensor& a, const Tensor& b);
 DETFORGE_API Tensor minimum(const Tensor& a, const Tensor& b);
 DETFORGE_API Tensor maximum(const Tensor& a, const Tensor& b);
@@ -51,16 +54,38 @@ DETFORGE_API Tensor le(const Tensor& a, const Tensor& b);
 DETFORGE_API Tensor gt(const Tensor& a, const Tensor& b);
 DETFORGE_API Tensor ge(const Tensor& a, const Tensor& b);
 
-inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
-inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
-inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
-inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
-inline Tensor operator-(const Tensor& a) { return neg(a); }
-inline Tensor operator+(const Tensor& a, double b) { return add(a, b); }
-inline Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
-inline Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
-inline Tensor operator/(const Tensor& a, double b) { return div(a, b); }
-inline Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
-inline Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+inline Tensor operator+(const Tensor& a, const Tensor& b) {
+  return add(a, b);
+}
+inline Tensor operator-(const Tensor& a, const Tensor& b) {
+  return sub(a, b);
+}
+inline Tensor operator*(const Tensor& a, const Tensor& b) {
+  return mul(a, b);
+}
+inline Tensor operator/(const Tensor& a, const Tensor& b) {
+  return div(a, b);
+}
+inline Tensor operator-(const Tensor& a) {
+  return neg(a);
+}
+inline Tensor operator+(const Tensor& a, double b) {
+  return add(a, b);
+}
+inline Tensor operator-(const Tensor& a, double b) {
+  return sub(a, b);
+}
+inline Tensor operator*(const Tensor& a, double b) {
+  return mul(a, b);
+}
+inline Tensor operator/(const Tensor& a, double b) {
+  return div(a, b);
+}
+inline Tensor operator*(double a, const Tensor& b) {
+  return mul(b, a);
+}
+inline Tensor operator+(double a, const Tensor& b) {
+  return add(b, a);
+}
 
 }  // namespace detforge

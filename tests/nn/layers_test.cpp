@@ -14,6 +14,7 @@
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
+#include "nn/resnet.h"
 #include "nn/squeeze_excitation.h"
 #include "tests/test_util.h"
 
@@ -122,4 +123,29 @@ TEST(NNLayers, InitHelpers) {
   Identity id;
   Tensor x = test::randn({3});
   EXPECT_TRUE(id.forward(x).is_same(x));
+}
+
+TEST(NNLayers, GroupNormWSResNetKeepsNames) {
+  // SM-NAS style GN+WS backbone: the same torchvision names, GroupNorm(32) and WSConv2d inside.
+  ResNetConfig cfg;
+  cfg.layers = {1, 1, 1, 1};
+  cfg.num_classes = 3;
+  cfg.weight_standardization = true;
+  cfg.norm_layer = [](int64_t c) { return std::make_shared<GroupNorm>(32, c); };
+  ResNet net(cfg);
+  EXPECT_EQ(net.child("conv1").type_name(), "WSConv2d");
+  EXPECT_EQ(net.submodule("layer2.0.downsample.1").type_name(), "GroupNorm");
+  EXPECT_TRUE(net.named_buffers().empty());
+  EXPECT_EQ(net.state_dict().count("layer3.0.bn2.weight"), 1u);
+  Tensor x = test::randn({2, 3, 32, 32});
+  auto feats = net.forward_features(x);
+  ASSERT_EQ(feats.size(), 4u);
+  EXPECT_EQ(feats[3].shape(), (Shape{2, 512, 1, 1}));
+  Tensor loss = sum(net.forward(x));
+  loss.backward();
+  EXPECT_TRUE(net.child("conv1").param("weight").grad().defined());
+  auto clone = net.clone_as<ResNet>();
+  net.eval();
+  clone->eval();
+  DF_EXPECT_CLOSE(clone->forward(x), net.forward(x), 0.0);
 }

@@ -67,6 +67,7 @@ TEST(NNModule, TorchvisionResNetNames) {
   EXPECT_FALSE(contains(names, "layer1.0.downsample.0.weight"));
   EXPECT_EQ(names.back(), "fc.bias");
   EXPECT_EQ(r->num_parameters(), 11181642);  // torchvision resnet18(num_classes=10)
+  EXPECT_EQ(resnet34()->num_parameters(), 21797672);
   EXPECT_EQ(resnet50()->num_parameters(), 25557032);
   EXPECT_EQ(resnext50_32x4d()->num_parameters(), 25028904);
   auto m = mobilenet_v2();

@@ -223,6 +223,9 @@ LoadResult Module::load_state_dict(const StateDict& state, bool strict) {
     auto it = state.find(kv.first);
     if (it == state.end()) {
       r.missing.push_back(kv.first);
+    } else if (!it->second.defined()) {
+      mismatched.push_back(str_cat("\"", kv.first, "\": checkpoint tensor undefined, model ",
+                                   shape_str(kv.second.shape())));
     } else if (it->second.shape() != kv.second.shape()) {
       mismatched.push_back(str_cat("\"", kv.first, "\": checkpoint ", shape_str(it->second.shape()),
                                    ", model ", shape_str(kv.second.shape())));

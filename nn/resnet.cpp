@@ -1,0 +1,151 @@
+#include "nn/resnet.h"
+
+#include "autograd/elementwise.h"
+#include "autograd/norm_pool.h"
+#include "nn/conv.h"
+#include "nn/init.h"
+#include "nn/linear.h"
+#include "nn/norm.h"
+#include "nn/sequential.h"
+#include "tensor/error.h"
+
+namespace detforge::nn {
+
+namespace {
+std::shared_ptr<Module> make_conv(const ResNetConfig& cfg, int64_t in, int64_t out, int64_t k,
+                                  int64_t stride, int64_t groups = 1) {
+  Conv2dOptions o{in, out, {k}, {stride}, {k / 2}, {1}, groups, false};
+  if (cfg.weight_standardization) return std::make_shared<WSConv2d>(o);
+  return std::make_shared<Conv2d>(o);
+}
+std::shared_ptr<Module> make_norm(const ResNetConfig& cfg, int64_t c) {
+  if (cfg.norm_layer) return cfg.norm_layer(c);
+  return std::make_shared<BatchNorm2d>(c);
+}
+}  // namespace
+
+ResNetBlock::ResNetBlock(const ResNetConfig& cfg, int64_t inplanes, int64_t planes, int64_t stride)
+    : bottleneck_(cfg.bottleneck) {
+  int64_t expansion = bottleneck_ ? 4 : 1;
+  int64_t out = planes * expansion;
+  if (!bottleneck_) {
+    DF_CHECK(cfg.groups == 1 && cfg.width_per_group == 64, ConfigError,
+             "[nn.BasicBlock] only supports groups=1 and width_per_group=64, got ", cfg.groups,
+             ", ", cfg.width_per_group);
+    register_module("conv1", make_conv(cfg, inplanes, planes, 3, stride));
+    register_module("bn1", make_norm(cfg, planes));
+    register_module("conv2", make_conv(cfg, planes, planes, 3, 1));
+    register_module("bn2", make_norm(cfg, planes));
+  } else {
+    int64_t width = planes * cfg.width_per_group / 64 * cfg.groups;
+    register_module("conv1", make_conv(cfg, inplanes, width, 1, 1));
+    register_module("bn1", make_norm(cfg, width));
+    register_module("conv2", make_conv(cfg, width, width, 3, stride, cfg.groups));
+    register_module("bn2", make_norm(cfg, width));
+    register_module("conv3", make_conv(cfg, width, out, 1, 1));
+    register_module("bn3", make_norm(cfg, out));
+  }
+  if (stride != 1 || inplanes != out) {
+    auto ds = std::make_shared<Sequential>();
+    ds->push_back(make_conv(cfg, inplanes, out, 1, stride));
+    ds->push_back(make_norm(cfg, out));
+    register_module("downsample", ds);
+  }
+}
+
+Tensor ResNetBlock::forward(const Tensor& x) {
+  Tensor y = relu(child("bn1").forward(child("conv1").forward(x)));
+  y = child("bn2").forward(child("conv2").forward(y));
+  if (bottleneck_) y = child("bn3").forward(child("conv3").forward(relu(y)));
+  Tensor identity =
+      named_children().back().first == "downsample" ? child("downsample").forward(x) : x;
+  return relu(add(y, identity));
+}
+
+ResNet::ResNet(const ResNetConfig& cfg) : cfg_(cfg) {
+  DF_CHECK(cfg.layers.size() == 4, ConfigError, "[nn.ResNet] layers needs 4 stage depths, got ",
+           cfg.layers.size());
+  register_module("conv1", make_conv(cfg, cfg.in_channels, 64, 7, 2));  // padding 3
+  register_module("bn1", make_norm(cfg, 64));
+  int64_t inplanes = 64, expansion = cfg.bottleneck ? 4 : 1;
+  const int64_t planes[4] = {64, 128, 256, 512};
+  for (int s = 0; s < 4; ++s) {
+    DF_CHECK(cfg.layers[s] >= 1, ConfigError, "[nn.ResNet] stage ", s + 1, " needs >= 1 block");
+    auto layer = std::make_shared<Sequential>();
+    for (int64_t b = 0; b < cfg.layers[s]; ++b) {
+      int64_t stride = (s > 0 && b == 0) ? 2 : 1;
+      layer->push_back(std::make_shared<ResNetBlock>(cfg, inplanes, planes[s], stride));
+      inplanes = planes[s] * expansion;
+    }
+    register_module("layer" + std::to_string(s + 1), layer);
+  }
+  register_module("fc", std::make_shared<Linear>(512 * expansion, cfg.num_classes));
+  // torchvision's init: convs kaiming_normal(fan_out, relu), norms weight 1 / bias 0, fc default.
+  apply([&](Module& m) {
+    if (auto* c = dynamic_cast<Conv2d*>(&m)) init::kaiming_normal_(c->param("weight"), "fan_out");
+  });
+  if (cfg.zero_init_residual) {
+    for (int s = 1; s <= 4; ++s) {
+      auto& layer = child<Sequential>("layer" + std::to_string(s));
+      for (size_t b = 0; b < layer.size(); ++b) {
+        Module& last = layer[b].child(cfg.bottleneck ? "bn3" : "bn2");
+        if (last.has_param("weight")) init::constant_(last.param("weight"), 0.0);
+      }
+    }
+  }
+}
+
+std::vector<Tensor> ResNet::forward_features(const Tensor& x) {
+  Tensor y = relu(child("bn1").forward(child("conv1").forward(x)));
+  y = max_pool2d(y, {3}, {2}, {1});
+  std::vector<Tensor> out;
+  for (int s = 1; s <= 4; ++s) {
+    y = child("layer" + std::to_string(s)).forward(y);
+    out.push_back(y);
+  }
+  return out;
+}
+
+Tensor ResNet::forward(const Tensor& x) {
+  Tensor c5 = forward_features(x).back();
+  return child("fc").forward(adaptive_avg_pool2d(c5, {1, 1}).flatten(1));
+}
+
+std::vector<int64_t> ResNet::feature_channels() const {
+  int64_t e = cfg_.bottleneck ? 4 : 1;
+  return {64 * e, 128 * e, 256 * e, 512 * e};
+}
+
+namespace {
+std::shared_ptr<ResNet> make(bool bottleneck, std::vector<int64_t> layers, int64_t classes,
+                             int64_t groups = 1, int64_t width = 64) {
+  ResNetConfig c;
+  c.bottleneck = bottleneck;
+  c.layers = std::move(layers);
+  c.num_classes = classes;
+  c.groups = groups;
+  c.width_per_group = width;
+  return std::make_shared<ResNet>(c);
+}
+}  // namespace
+
+std::shared_ptr<ResNet> resnet18(int64_t n) {
+  return make(false, {2, 2, 2, 2}, n);
+}
+std::shared_ptr<ResNet> resnet34(int64_t n) {
+  return make(false, {3, 4, 6, 3}, n);
+}
+std::shared_ptr<ResNet> resnet50(int64_t n) {
+  return make(true, {3, 4, 6, 3}, n);
+}
+std::shared_ptr<ResNet> resnet101(int64_t n) {
+  return make(true, {3, 4, 23, 3}, n);
+}
+std::shared_ptr<ResNet> resnext50_32x4d(int64_t n) {
+  return make(true, {3, 4, 6, 3}, n, 32, 4);
+}
+std::shared_ptr<ResNet> resnext101_32x8d(int64_t n) {
+  return make(true, {3, 4, 23, 3}, n, 32, 8);
+}
+
+}  // namespace detforge::nn

@@ -31,7 +31,7 @@ struct ElasticWeightParams {
   // matrix is mat_d^2 x mat_d^2 (contiguous). A second step always is 5->3 after a 7->5 one.
   int n_mat = 0;
   int64_t mat_d[2] = {0, 0};
-  int64_t pairs() const { return out * in_pg; }
+  DETFORGE_HD int64_t pairs() const { return out * in_pg; }
 };
 
 // Builds the step list from which matrices are given (the pointers themselves are passed apart).

@@ -63,8 +63,8 @@ Tensor elastic_weight(const Tensor& weight, const Tensor& t75, const Tensor& t53
            " negative active channel count");
   check_matrix(t75, 25, weight, "kernel_transform_7to5");
   check_matrix(t53, 9, weight, "kernel_transform_5to3");
-  Tensor oi = index_tensor(cfg.out_index, cfg.out_channels, weight.size(0), "out channel",
-                           weight.device());
+  Tensor oi =
+      index_tensor(cfg.out_index, cfg.out_channels, weight.size(0), "out channel", weight.device());
   Tensor ii = index_tensor(cfg.in_index, cfg.in_channels_per_group, weight.size(1),
                            "in channel (per group)", weight.device());
   if (elastic_weight_is_view(weight, cfg)) return weight.narrow(0, 0, cfg.out_channels);
@@ -91,14 +91,14 @@ Tensor elastic_weight(const Tensor& weight, const Tensor& t75, const Tensor& t53
   if (needs_grad({weight, t75, t53})) {
     record("elastic_weight", {weight, t75, t53}, {out},
            [p, oi, ii, m0 = m[0], m1 = m[1], which0 = which[0], which1 = which[1],
-            w = raw::contiguous(raw::detach(weight)), wshape = weight.shape()](
-               const std::vector<Tensor>& g, const std::vector<bool>& needs) {
+            w = raw::contiguous(raw::detach(weight)),
+            wshape = weight.shape()](const std::vector<Tensor>& g, const std::vector<bool>& needs) {
              std::vector<Tensor> res(3);
              if (!g[0].defined()) return res;
              kernels::ElasticWeightParams q = p;
              for (int d = 0; d < 4; ++d) q.ws[d] = w.stride(d);
-             const bool want_m = (which0 >= 0 && needs[1 + which0]) ||
-                                 (which1 >= 0 && needs[1 + which1]);
+             const bool want_m =
+                 (which0 >= 0 && needs[1 + which0]) || (which1 >= 0 && needs[1 + which1]);
              Tensor gm[2];
              if (want_m)
                for (int j = 0; j < q.n_mat; ++j)
@@ -118,9 +118,9 @@ Tensor elastic_weight(const Tensor& weight, const Tensor& t75, const Tensor& t53
 }
 
 Tensor elastic_conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                      const Tensor& t75, const Tensor& t53, int64_t active_out,
-                      int64_t active_in, int64_t k, std::vector<int64_t> stride,
-                      std::vector<int64_t> padding, std::vector<int64_t> dilation, int64_t groups,
+                      const Tensor& t75, const Tensor& t53, int64_t active_out, int64_t active_in,
+                      int64_t k, std::vector<int64_t> stride, std::vector<int64_t> padding,
+                      std::vector<int64_t> dilation, int64_t groups,
                       const std::vector<int64_t>& out_index, const std::vector<int64_t>& in_index) {
   DF_CHECK(groups >= 1 && active_in % groups == 0 && active_out % groups == 0, ShapeError, kOp,
            " active channels (in ", active_in, ", out ", active_out,
@@ -131,9 +131,9 @@ Tensor elastic_conv2d(const Tensor& input, const Tensor& weight, const Tensor& b
   if (bias.defined()) {
     DF_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), ShapeError, kOp, " bias ",
              shape_str(bias.shape()), " does not match weight ", shape_str(weight.shape()));
-    b = out_index.empty() ? bias.narrow(0, 0, active_out)
-                          : index_select(bias, 0, Tensor::from_vector(out_index, {active_out})
-                                                      .to(bias.device()));
+    b = out_index.empty()
+            ? bias.narrow(0, 0, active_out)
+            : index_select(bias, 0, Tensor::from_vector(out_index, {active_out}).to(bias.device()));
   }
   if (padding.empty()) padding = {k / 2};
   return conv2d(input, w, b, stride, padding, dilation, groups);

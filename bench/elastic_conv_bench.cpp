@@ -60,15 +60,24 @@ void run(benchmark::State& st, Device dev, bool elastic) {
       s.m75.set_grad(Tensor());
       s.m53.set_grad(Tensor());
     }
-    if (dev.is_cuda()) benchmark::DoNotOptimize(y.narrow(0, 0, 1).narrow(1, 0, 1).to_vector<float>());
+    if (dev.is_cuda())
+      benchmark::DoNotOptimize(y.narrow(0, 0, 1).narrow(1, 0, 1).to_vector<float>());
   }
   report(st, s);
 }
 
-void BM_ElasticConvCPU(benchmark::State& st) { run(st, kCPU, true); }
-void BM_StaticSlicedConvCPU(benchmark::State& st) { run(st, kCPU, false); }
-void BM_ElasticConvCUDA(benchmark::State& st) { run(st, cuda_device(0), true); }
-void BM_StaticSlicedConvCUDA(benchmark::State& st) { run(st, cuda_device(0), false); }
+void BM_ElasticConvCPU(benchmark::State& st) {
+  run(st, kCPU, true);
+}
+void BM_StaticSlicedConvCPU(benchmark::State& st) {
+  run(st, kCPU, false);
+}
+void BM_ElasticConvCUDA(benchmark::State& st) {
+  run(st, cuda_device(0), true);
+}
+void BM_StaticSlicedConvCUDA(benchmark::State& st) {
+  run(st, cuda_device(0), false);
+}
 
 void slices(benchmark::internal::Benchmark* b) {
   for (int64_t k : {3, 5, 7})

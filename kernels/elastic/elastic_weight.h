@@ -8,8 +8,8 @@
 //     v3 = M53 (9x9) * vec(centre3(v5)). A step whose matrix is absent is a plain crop. A step is
 //     on the chain only when it is crossed (7->5 when K == 7 and k <= 5, 5->3 when K >= 5 and
 //     k <= 3); any remaining size difference is a plain centre crop.
-// gather:  P[o, i, :, :] = chain(W[row(o), col(i), :, :])                     P is [out, in_pg, k, k]
-// scatter: G_W[row(o), col(i), ...] += chain^T(G_P[o, i]) and G_M += the matrices' gradients.
+// gather:  P[o, i, :, :] = chain(W[row(o), col(i), :, :])                     P is [out, in_pg, k,
+// k] scatter: G_W[row(o), col(i), ...] += chain^T(G_P[o, i]) and G_M += the matrices' gradients.
 // Each (o, i) pair is one independent work item (the indices must be distinct so the scatter is
 // race free; the host side checks that); the matrix gradients are reduced over the pairs.
 // Only float32 / float64 (the transforms are tiny, the pairs few).
@@ -22,9 +22,9 @@
 namespace detforge::kernels {
 
 struct ElasticWeightParams {
-  int64_t out = 0, in_pg = 0;  // packed rows and columns
-  int64_t K = 1, k = 1;        // full and active kernel size
-  int64_t ws[4] = {0, 0, 0, 0};  // strides of W (and of its gradient: same layout, contiguous)
+  int64_t out = 0, in_pg = 0;        // packed rows and columns
+  int64_t K = 1, k = 1;              // full and active kernel size
+  int64_t ws[4] = {0, 0, 0, 0};      // strides of W (and of its gradient: same layout, contiguous)
   const int64_t* out_idx = nullptr;  // on the kernel's device; nullptr = prefix
   const int64_t* in_idx = nullptr;
   // Matrix steps actually applied (0, 1 or 2): mat_d[j] is the step's target size (5 or 3), its
@@ -98,9 +98,9 @@ DETFORGE_HD inline void elastic_gather_pair(const ElasticWeightParams& p, const 
 // Backward for one pair: g (k*k, contiguous) -> adds into gw (same strides as W); adds the
 // matrix-gradient contributions through add_m0(index, value) / add_m1(index, value).
 template <class T, class A, class AddM0, class AddM1>
-DETFORGE_HD inline void elastic_scatter_pair(const ElasticWeightParams& p, const T* w,
-                                             const T* m0, const T* m1, int64_t pair, const T* g,
-                                             T* gw, bool need_m, AddM0 add_m0, AddM1 add_m1) {
+DETFORGE_HD inline void elastic_scatter_pair(const ElasticWeightParams& p, const T* w, const T* m0,
+                                             const T* m1, int64_t pair, const T* g, T* gw,
+                                             bool need_m, AddM0 add_m0, AddM1 add_m1) {
   const int64_t base = elastic_w_offset(p, pair);
   const int64_t K = p.K, k = p.k, kk = k * k;
   auto off = [&](int64_t flat_in_K) {

@@ -28,8 +28,8 @@ void assign(const Tensor& dst, const Tensor& src) {
 
 // ---------------------------------------------------------------- ElasticConv2d
 ElasticConv2d::ElasticConv2d(const ElasticConv2dOptions& o) : opt_(o) {
-  DF_CHECK(o.max_in_channels > 0 && o.max_out_channels > 0 && !o.kernel_sizes.empty(),
-           ConfigError, "[nn.ElasticConv2d] channels must be positive and kernel_sizes non-empty");
+  DF_CHECK(o.max_in_channels > 0 && o.max_out_channels > 0 && !o.kernel_sizes.empty(), ConfigError,
+           "[nn.ElasticConv2d] channels must be positive and kernel_sizes non-empty");
   for (int64_t k : o.kernel_sizes)
     DF_CHECK(k >= 1 && k % 2 == 1, ConfigError, "[nn.ElasticConv2d] kernel sizes must be odd, got ",
              k);
@@ -41,9 +41,9 @@ ElasticConv2d::ElasticConv2d(const ElasticConv2dOptions& o) : opt_(o) {
              " and ", o.max_out_channels);
     in_pg = 1;
   } else {
-    DF_CHECK(o.groups >= 1 && o.max_in_channels % o.groups == 0 &&
-                 o.max_out_channels % o.groups == 0,
-             ConfigError, "[nn.ElasticConv2d] channels must be divisible by groups ", o.groups);
+    DF_CHECK(
+        o.groups >= 1 && o.max_in_channels % o.groups == 0 && o.max_out_channels % o.groups == 0,
+        ConfigError, "[nn.ElasticConv2d] channels must be divisible by groups ", o.groups);
     in_pg = o.max_in_channels / o.groups;
   }
   Tensor w = Tensor::empty({o.max_out_channels, in_pg, max_k_, max_k_});
@@ -72,9 +72,9 @@ void ElasticConv2d::set_active(int64_t out_channels, int64_t kernel_size,
            opt_.max_out_channels, "]");
   DF_CHECK(has(opt_.kernel_sizes, kernel_size), ConfigError, "[nn.ElasticConv2d] kernel size ",
            kernel_size, " not among the layer's kernel sizes");
-  DF_CHECK(out_index.empty() || static_cast<int64_t>(out_index.size()) == out_channels,
-           ConfigError, "[nn.ElasticConv2d] out_index has ", out_index.size(), " entries for ",
-           out_channels, " channels");
+  DF_CHECK(out_index.empty() || static_cast<int64_t>(out_index.size()) == out_channels, ConfigError,
+           "[nn.ElasticConv2d] out_index has ", out_index.size(), " entries for ", out_channels,
+           " channels");
   active_out_ = out_channels;
   active_k_ = kernel_size;
   out_index_ = std::move(out_index);
@@ -87,8 +87,8 @@ int64_t ElasticConv2d::groups_for(int64_t in_channels) const {
 Tensor ElasticConv2d::active_weight(int64_t in) const {
   const int64_t g = groups_for(in);
   const int64_t out = opt_.depthwise ? in : active_out_;
-  ElasticWeightConfig cfg{out, in / g, active_k_, opt_.depthwise ? std::vector<int64_t>{} : out_index_,
-                          {}};
+  ElasticWeightConfig cfg{
+      out, in / g, active_k_, opt_.depthwise ? std::vector<int64_t>{} : out_index_, {}};
   auto opt_param = [&](const char* n) { return has_param(n) ? param(n) : Tensor(); };
   return elastic_weight(param("weight"), opt_param("kernel_transform_7to5"),
                         opt_param("kernel_transform_5to3"), cfg);
@@ -207,8 +207,8 @@ void ElasticBatchNorm2d::end_recalibration() {
 }
 
 std::shared_ptr<BatchNorm2d> ElasticBatchNorm2d::extract(int64_t c) const {
-  DF_CHECK(c >= 1 && c <= max_, ConfigError, "[nn.ElasticBatchNorm2d] extract ", c,
-           " channels of ", max_);
+  DF_CHECK(c >= 1 && c <= max_, ConfigError, "[nn.ElasticBatchNorm2d] extract ", c, " channels of ",
+           max_);
   auto bn = std::make_shared<BatchNorm2d>(c, eps_, momentum_);
   for (const char* n : {"weight", "bias"}) assign(bn->param(n), param(n).narrow(0, 0, c));
   for (const char* n : {"running_mean", "running_var"})
@@ -253,8 +253,8 @@ ElasticLinear::ElasticLinear(int64_t in, int64_t out, bool bias)
 
 Tensor ElasticLinear::forward(const Tensor& x) {
   const int64_t in = x.size(-1);
-  DF_CHECK(in <= max_in_ && active_out_ <= max_out_, ShapeError, "[nn.ElasticLinear] ", in,
-           " -> ", active_out_, " exceeds ", max_in_, " -> ", max_out_);
+  DF_CHECK(in <= max_in_ && active_out_ <= max_out_, ShapeError, "[nn.ElasticLinear] ", in, " -> ",
+           active_out_, " exceeds ", max_in_, " -> ", max_out_);
   Tensor w = param("weight").narrow(0, 0, active_out_).narrow(1, 0, in);
   return linear(x, w, bias_ ? param("bias").narrow(0, 0, active_out_) : Tensor());
 }

@@ -38,8 +38,7 @@ class DETFORGE_API ElasticConv2d : public Cloneable<ElasticConv2d> {
   Tensor forward(const Tensor& input) override;
 
   // Active output channels (prefix) and kernel size; out_index (distinct rows) replaces the prefix.
-  void set_active(int64_t out_channels, int64_t kernel_size,
-                  std::vector<int64_t> out_index = {});
+  void set_active(int64_t out_channels, int64_t kernel_size, std::vector<int64_t> out_index = {});
   int64_t active_out() const { return active_out_; }
   int64_t active_kernel() const { return active_k_; }
   int64_t max_kernel() const { return max_k_; }

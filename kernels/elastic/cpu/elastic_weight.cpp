@@ -57,9 +57,11 @@ void elastic_scatter_cpu(const ElasticWeightParams& p, const Tensor& gw, const T
       if (!need_m) return;
       std::lock_guard<std::mutex> lock(mu);
       if (ga)
-        for (int64_t j = 0; j < gm0.numel(); ++j) ga[j] = static_cast<T>(static_cast<double>(ga[j]) + acc0[j]);
+        for (int64_t j = 0; j < gm0.numel(); ++j)
+          ga[j] = static_cast<T>(static_cast<double>(ga[j]) + acc0[j]);
       if (gb)
-        for (int64_t j = 0; j < gm1.numel(); ++j) gb[j] = static_cast<T>(static_cast<double>(gb[j]) + acc1[j]);
+        for (int64_t j = 0; j < gm1.numel(); ++j)
+          gb[j] = static_cast<T>(static_cast<double>(gb[j]) + acc1[j]);
     });
   });
 }

@@ -22,8 +22,7 @@ int blocks_for(int64_t n) {
 }
 
 template <class T>
-__global__ void gather_kernel(ElasticWeightParams p, const T* w, const T* m0, const T* m1,
-                              T* out) {
+__global__ void gather_kernel(ElasticWeightParams p, const T* w, const T* m0, const T* m1, T* out) {
   const int64_t n = p.pairs(), kk = p.k * p.k;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step)
@@ -64,9 +63,9 @@ void elastic_gather_cuda(const ElasticWeightParams& p, const Tensor& out, const 
   cudaStream_t stream = cuda::current_stream(w.device().index);
   auto launch = [&](auto tag) {
     using T = decltype(tag);
-    gather_kernel<T><<<blocks_for(n), kThreads, 0, stream>>>(
-        p, static_cast<const T*>(w.data_ptr()), ptr_or_null<T>(m0), ptr_or_null<T>(m1),
-        static_cast<T*>(out.data_ptr()));
+    gather_kernel<T><<<blocks_for(n), kThreads, 0, stream>>>(p, static_cast<const T*>(w.data_ptr()),
+                                                             ptr_or_null<T>(m0), ptr_or_null<T>(m1),
+                                                             static_cast<T*>(out.data_ptr()));
     DF_CUDA_KERNEL_CHECK();
   };
   if (w.dtype() == DType::f32)
@@ -74,8 +73,8 @@ void elastic_gather_cuda(const ElasticWeightParams& p, const Tensor& out, const 
   else if (w.dtype() == DType::f64)
     launch(double());
   else
-    throw DTypeError(str_cat("[elastic_weight] CUDA supports float32/float64, got ",
-                             dtype_name(w.dtype())));
+    throw DTypeError(
+        str_cat("[elastic_weight] CUDA supports float32/float64, got ", dtype_name(w.dtype())));
 }
 
 void elastic_scatter_cuda(const ElasticWeightParams& p, const Tensor& gw, const Tensor& g,
@@ -86,7 +85,9 @@ void elastic_scatter_cuda(const ElasticWeightParams& p, const Tensor& gw, const 
   cudaStream_t stream = cuda::current_stream(w.device().index);
   auto launch = [&](auto tag) {
     using T = decltype(tag);
-    auto mut = [](const Tensor& t) { return t.defined() ? static_cast<T*>(t.data_ptr()) : nullptr; };
+    auto mut = [](const Tensor& t) {
+      return t.defined() ? static_cast<T*>(t.data_ptr()) : nullptr;
+    };
     scatter_kernel<T><<<blocks_for(n), kThreads, 0, stream>>>(
         p, static_cast<const T*>(w.data_ptr()), ptr_or_null<T>(m0), ptr_or_null<T>(m1),
         static_cast<const T*>(g.data_ptr()), static_cast<T*>(gw.data_ptr()), mut(gm0), mut(gm1));

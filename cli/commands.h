@@ -5,4 +5,5 @@ namespace detforge::cli {
 // Each adds its subcommand; the callback runs it and throws detforge::Error on failure.
 void add_run_op(CLI::App& app);
 void add_demo(CLI::App& app);
+void add_profile(CLI::App& app);
 }  // namespace detforge::cli

@@ -84,6 +84,33 @@ DETFORGE_HD inline float exp_fast(float x) {
 DETFORGE_HD inline double exp_fast(double x) {
   return exp(x);
 }
+// erf as a rational function that vectorises (no libm call): erf(x) ~ x P(x^2) / Q(x^2) on
+// [-4, 4], clamped outside (|erf| rounds to 1 in float there). Max abs error 4.2e-7 over [-6, 6]
+// (measured against std::erf), i.e. a few ulp near 1; relative 4.2e-7 near 0. Device: erff.
+DETFORGE_HD inline float erf_fast(float x) {
+#ifdef __CUDA_ARCH__
+  return ::erff(x);
+#else
+  float xc = x < -4.f ? -4.f : (x > 4.f ? 4.f : x);
+  float x2 = xc * xc;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 + -2.10102402082508e-06f;
+  p = p * x2 + -5.69250639462346e-05f;
+  p = p * x2 + -7.34990630326855e-04f;
+  p = p * x2 + -2.95459980854025e-03f;
+  p = p * x2 + -1.60960333262415e-02f;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 + -2.13374055278905e-04f;
+  q = q * x2 + -1.68282697438203e-03f;
+  q = q * x2 + -7.37332916720468e-03f;
+  q = q * x2 + -1.42647390514189e-02f;
+  float y = xc * p / q;
+  return x != x ? x : y;
+#endif
+}
+DETFORGE_HD inline double erf_fast(double x) { return erf(x); }
+
 template <class T>
 DETFORGE_HD inline T sigmoid_fast(T x) {
   return T(1) / (T(1) + exp_fast(-x));

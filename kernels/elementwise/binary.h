@@ -172,8 +172,8 @@ struct GeluBackwardOp {
   static constexpr bool kIntegral = false;  // b = input
   template <class T>
   DETFORGE_HD T operator()(T g, T x, const BinaryParams&) const {
-    T cdf = T(0.5) * (T(1) + dmath::erf(x * T(0.70710678118654752440)));
-    T pdf = dmath::exp(T(-0.5) * x * x) * T(0.39894228040143267794);
+    T cdf = T(0.5) * (T(1) + dmath::erf_fast(x * T(0.70710678118654752440)));
+    T pdf = dmath::exp_fast(T(-0.5) * x * x) * T(0.39894228040143267794);
     return g * (cdf + x * pdf);
   }
 };

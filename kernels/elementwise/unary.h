@@ -144,7 +144,7 @@ struct GeluOp {
   static constexpr bool kIntegral = false;  // exact: x * Phi(x)
   template <class T>
   DETFORGE_HD T operator()(T x, const UnaryParams&) const {
-    return T(0.5) * x * (T(1) + dmath::erf(x * T(0.70710678118654752440)));
+    return T(0.5) * x * (T(1) + dmath::erf_fast(x * T(0.70710678118654752440)));
   }
 };
 struct GeluTanhOp {

@@ -7,6 +7,12 @@
 #include "tensor/dtype_cast.h"
 #include "tensor/tensor.h"
 
+// Grid-stride loop over [0, n) for one-thread-per-element kernels.
+#define DF_NP_LOOP(i, n)                                                        \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x, \
+               _st = static_cast<int64_t>(gridDim.x) * blockDim.x;              \
+       i < (n); i += _st)
+
 namespace detforge::kernels::np_cuda {
 
 constexpr int kBlock = 256;

@@ -7,11 +7,6 @@ namespace detforge::kernels {
 namespace {
 using np_cuda::kBlock;
 
-#define DF_NP_LOOP(i, n)                                                        \
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x, \
-               _st = static_cast<int64_t>(gridDim.x) * blockDim.x;              \
-       i < (n); i += _st)
-
 template <class T>
 __global__ void max_fwd_kernel(T* out, int64_t* idx, const T* x, Pool2dParams p, int64_t n) {
   using A = acc_t<T>;

@@ -7,11 +7,6 @@ namespace detforge::kernels {
 namespace {
 using np_cuda::kBlock;
 
-#define DF_NP_LOOP(i, n)                                                        \
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x, \
-               _st = static_cast<int64_t>(gridDim.x) * blockDim.x;              \
-       i < (n); i += _st)
-
 template <class T>
 __global__ void nearest_fwd_kernel(T* out, const T* x, UpsampleParams p, float rh, float rw,
                                    int64_t n) {

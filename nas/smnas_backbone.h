@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "nas/arch_config.h"
+#include "nas/smnas_code.h"
 #include "nn/module.h"
 #include "nn/resnet.h"
 

@@ -122,6 +122,10 @@ class DETFORGE_API Module {
   // A copy of the subclass (its configuration) sharing the registry; clone() then replaces it.
   virtual std::shared_ptr<Module> clone_shallow() const = 0;
   void add_child(const std::string& name, std::shared_ptr<Module> module);
+  // For containers that reorder or rename their children (Sequential::insert / erase).
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>>& mutable_children() {
+    return children_;
+  }
 
  private:
   struct Slot {

@@ -24,33 +24,69 @@ std::shared_ptr<Module> make_norm(const ResNetConfig& cfg, int64_t c) {
 }
 }  // namespace
 
-ResNetBlock::ResNetBlock(const ResNetConfig& cfg, int64_t inplanes, int64_t planes, int64_t stride)
-    : bottleneck_(cfg.bottleneck) {
-  int64_t expansion = bottleneck_ ? 4 : 1;
-  int64_t out = planes * expansion;
-  if (!bottleneck_) {
+namespace {
+BlockSpec torchvision_spec(const ResNetConfig& cfg, int64_t inplanes, int64_t planes,
+                           int64_t stride) {
+  BlockSpec b;
+  b.bottleneck = cfg.bottleneck;
+  b.in_channels = inplanes;
+  b.stride = stride;
+  if (!cfg.bottleneck) {
     DF_CHECK(cfg.groups == 1 && cfg.width_per_group == 64, ConfigError,
              "[nn.BasicBlock] only supports groups=1 and width_per_group=64, got ", cfg.groups,
              ", ", cfg.width_per_group);
-    register_module("conv1", make_conv(cfg, inplanes, planes, 3, stride));
-    register_module("bn1", make_norm(cfg, planes));
-    register_module("conv2", make_conv(cfg, planes, planes, 3, 1));
-    register_module("bn2", make_norm(cfg, planes));
+    b.mid_channels = b.out_channels = planes;
   } else {
-    int64_t width = planes * cfg.width_per_group / 64 * cfg.groups;
-    register_module("conv1", make_conv(cfg, inplanes, width, 1, 1));
-    register_module("bn1", make_norm(cfg, width));
-    register_module("conv2", make_conv(cfg, width, width, 3, stride, cfg.groups));
-    register_module("bn2", make_norm(cfg, width));
-    register_module("conv3", make_conv(cfg, width, out, 1, 1));
-    register_module("bn3", make_norm(cfg, out));
+    b.mid_channels = planes * cfg.width_per_group / 64 * cfg.groups;
+    b.out_channels = planes * 4;
+    b.groups = cfg.groups;
   }
-  if (stride != 1 || inplanes != out) {
+  return b;
+}
+}  // namespace
+
+ResNetBlock::ResNetBlock(const ResNetConfig& cfg, int64_t inplanes, int64_t planes, int64_t stride)
+    : ResNetBlock(cfg, torchvision_spec(cfg, inplanes, planes, stride)) {}
+
+ResNetBlock::ResNetBlock(const ResNetConfig& cfg, const BlockSpec& b) : bottleneck_(b.bottleneck) {
+  DF_CHECK(b.in_channels > 0 && b.mid_channels > 0 && b.out_channels > 0 && b.stride > 0 &&
+               b.groups > 0 && b.mid_channels % b.groups == 0,
+           ConfigError, "[nn.ResNetBlock] invalid spec: in ", b.in_channels, ", mid ",
+           b.mid_channels, ", out ", b.out_channels, ", stride ", b.stride, ", groups ", b.groups);
+  if (!bottleneck_) {
+    DF_CHECK(b.groups == 1, ConfigError, "[nn.BasicBlock] groups must be 1, got ", b.groups);
+    register_module("conv1", make_conv(cfg, b.in_channels, b.mid_channels, 3, b.stride));
+    register_module("bn1", make_norm(cfg, b.mid_channels));
+    register_module("conv2", make_conv(cfg, b.mid_channels, b.out_channels, 3, 1));
+    register_module("bn2", make_norm(cfg, b.out_channels));
+  } else {
+    register_module("conv1", make_conv(cfg, b.in_channels, b.mid_channels, 1, 1));
+    register_module("bn1", make_norm(cfg, b.mid_channels));
+    register_module("conv2",
+                    make_conv(cfg, b.mid_channels, b.mid_channels, 3, b.stride, b.groups));
+    register_module("bn2", make_norm(cfg, b.mid_channels));
+    register_module("conv3", make_conv(cfg, b.mid_channels, b.out_channels, 1, 1));
+    register_module("bn3", make_norm(cfg, b.out_channels));
+  }
+  if (b.has_downsample()) {
     auto ds = std::make_shared<Sequential>();
-    ds->push_back(make_conv(cfg, inplanes, out, 1, stride));
-    ds->push_back(make_norm(cfg, out));
+    ds->push_back(make_conv(cfg, b.in_channels, b.out_channels, 1, b.stride));
+    ds->push_back(make_norm(cfg, b.out_channels));
     register_module("downsample", ds);
   }
+}
+
+BlockSpec ResNetBlock::spec() const {
+  const auto& c1 = child<Conv2d>("conv1");
+  const auto& c2 = child<Conv2d>("conv2");
+  BlockSpec b;
+  b.bottleneck = bottleneck_;
+  b.in_channels = c1.param("weight").size(1);
+  b.mid_channels = c1.param("weight").size(0);
+  b.stride = (bottleneck_ ? c2 : c1).options().stride[0];
+  b.groups = c2.options().groups;
+  b.out_channels = (bottleneck_ ? child<Conv2d>("conv3") : c2).param("weight").size(0);
+  return b;
 }
 
 Tensor ResNetBlock::forward(const Tensor& x) {
@@ -112,8 +148,12 @@ Tensor ResNet::forward(const Tensor& x) {
 }
 
 std::vector<int64_t> ResNet::feature_channels() const {
-  int64_t e = cfg_.bottleneck ? 4 : 1;
-  return {64 * e, 128 * e, 256 * e, 512 * e};
+  std::vector<int64_t> out;
+  for (int s = 1; s <= 4; ++s) {
+    const auto& layer = child<Sequential>("layer" + std::to_string(s));
+    out.push_back(dynamic_cast<const ResNetBlock&>(layer[layer.size() - 1]).spec().out_channels);
+  }
+  return out;
 }
 
 namespace {

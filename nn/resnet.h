@@ -26,10 +26,26 @@ struct ResNetConfig {
   NormFactory norm_layer;  // empty: BatchNorm2d
 };
 
+// One residual block's channels, for models whose widths are not torchvision's (extracted subnets,
+// pruned and morphed students). Basic: conv1 in -> mid (3x3, stride), conv2 mid -> out (3x3).
+// Bottleneck: conv1 in -> mid (1x1), conv2 mid -> mid (3x3, stride, groups), conv3 mid -> out
+// (1x1). A downsample branch (1x1 conv stride + norm) exists when stride != 1 or in != out.
+struct BlockSpec {
+  bool bottleneck = false;
+  int64_t in_channels = 64, mid_channels = 64, out_channels = 64;
+  int64_t stride = 1, groups = 1;
+  bool has_downsample() const { return stride != 1 || in_channels != out_channels; }
+};
+
 // torchvision BasicBlock / Bottleneck: children conv1, bn1, conv2, bn2, [conv3, bn3], [downsample].
+// The forward reads the channels from the layers, so pruning may replace them with smaller ones.
 class DETFORGE_API ResNetBlock : public Cloneable<ResNetBlock> {
  public:
   ResNetBlock(const ResNetConfig& cfg, int64_t inplanes, int64_t planes, int64_t stride);
+  // cfg supplies conv type (weight standardization) and norm factory; spec the channels.
+  ResNetBlock(const ResNetConfig& cfg, const BlockSpec& spec);
+  // The channels of the block as it is now (after any pruning).
+  BlockSpec spec() const;
   std::string type_name() const override { return bottleneck_ ? "Bottleneck" : "BasicBlock"; }
   Tensor forward(const Tensor& input) override;
   bool bottleneck() const { return bottleneck_; }
@@ -45,7 +61,7 @@ class DETFORGE_API ResNet : public Cloneable<ResNet> {
   Tensor forward(const Tensor& input) override;               // logits [N, num_classes]
   std::vector<Tensor> forward_features(const Tensor& input);  // C2, C3, C4, C5
   const ResNetConfig& config() const { return cfg_; }
-  std::vector<int64_t> feature_channels() const;  // channels of C2..C5
+  std::vector<int64_t> feature_channels() const;  // channels of C2..C5, read from the layers
 
  private:
   ResNetConfig cfg_;

@@ -17,6 +17,10 @@ class DETFORGE_API Sequential : public Cloneable<Sequential> {
   std::shared_ptr<M> push_back(std::shared_ptr<M> m) {
     return register_module(std::to_string(size()), std::move(m));
   }
+  // Inserts before position pos (pos == size() appends) / removes position pos; the children are
+  // renamed "0", "1", ... so state-dict keys follow the new order (morphism, layer pruning).
+  void insert(size_t pos, std::shared_ptr<Module> m);
+  std::shared_ptr<Module> erase(size_t pos);
   size_t size() const { return named_children().size(); }
   Module& operator[](size_t i) const { return *named_children().at(i).second; }
 };

@@ -1,9 +1,9 @@
-// nas/arch_config + nas/smnas_backbone: JSON round trip and key-path errors, SM-NAS backbone codes
+// nn/arch_config + nas/smnas_code + nas/smnas_backbone: JSON round trip and key-path errors, SM-NAS backbone codes
 // from the paper (Table 2's E0..E3 and Figure 2's samples), and the built backbone's C2..C5.
 #include <gtest/gtest.h>
 
 #include "autograd/grad_mode.h"
-#include "nas/arch_config.h"
+#include "nas/smnas_code.h"
 #include "nas/smnas_backbone.h"
 #include "tensor/error.h"
 #include "tests/test_util.h"

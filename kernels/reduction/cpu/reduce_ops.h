@@ -150,18 +150,31 @@ struct ExtremumOp {
   void add(State& s, A v) const { s = better(v, s) ? v : s; }
   static void merge(State& a, const State& b) { a = better(b, a) ? b : a; }
   State finish(const State& s, int64_t, int64_t) const { return s; }
+  // 16 lanes of plain compare-selects (maxps / minps) plus a separate NaN flag: the NaN-aware
+  // `better` inside the lane loop made GCC emit scalar compares and branches.
   void row(const T* p, int64_t n, State& s) const {
     constexpr int K = 16;
     A a[K];
-    for (int k = 0; k < K; ++k) a[k] = s;
+    int nan[K];
+    for (int k = 0; k < K; ++k) {
+      a[k] = s;
+      nan[k] = 0;
+    }
     int64_t i = 0;
     for (; i + K <= n; i += K)
+#pragma omp simd
       for (int k = 0; k < K; ++k) {
         A v = static_cast<A>(p[i + k]);
-        a[k] = better(v, a[k]) ? v : a[k];
+        a[k] = (IsMax ? v > a[k] : v < a[k]) ? v : a[k];
+        if constexpr (std::is_floating_point_v<A>) nan[k] |= (v != v);
       }
     for (; i < n; ++i) add(a[0], static_cast<A>(p[i]));
     for (int k = 0; k < K; ++k) merge(s, a[k]);
+    if constexpr (std::is_floating_point_v<A>) {
+      int any = 0;
+      for (int k = 0; k < K; ++k) any |= nan[k];
+      if (any) s = std::numeric_limits<A>::quiet_NaN();
+    }
   }
 };
 

@@ -77,7 +77,7 @@ void BM_Sigmoid(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(sigmoid(a));
   set_bytes(st, 2.0 * n * 4);
 }
-BENCHMARK(BM_Sigmoid)->Arg(1 << 22)->UseRealTime();
+BENCHMARK(BM_Sigmoid)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
 
 void BM_Gelu(benchmark::State& st) {
   int64_t n = st.range(0);
@@ -85,7 +85,7 @@ void BM_Gelu(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(gelu(a));
   set_bytes(st, 2.0 * n * 4);
 }
-BENCHMARK(BM_Gelu)->Arg(1 << 22)->UseRealTime();
+BENCHMARK(BM_Gelu)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
 
 void BM_SumLastDim(benchmark::State& st) {
   int64_t n = st.range(0), c = 1024;
@@ -117,7 +117,7 @@ void BM_SoftmaxRows(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(softmax(a, -1));
   set_bytes(st, 2.0 * n * 4);
 }
-BENCHMARK(BM_SoftmaxRows)->Arg(1 << 22)->UseRealTime();
+BENCHMARK(BM_SoftmaxRows)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
 
 }  // namespace
 }  // namespace detforge

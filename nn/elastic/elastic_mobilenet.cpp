@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "autograd/elementwise.h"
+#include "autograd/grad_mode.h"
+#include "autograd/indexing.h"
 #include "autograd/norm_pool.h"
 #include "nn/activation.h"
 #include "nn/conv.h"
@@ -13,6 +15,7 @@
 #include "nn/mobilenet_v2.h"
 #include "nn/norm.h"
 #include "tensor/error.h"
+#include "tensor/view_ops.h"
 
 namespace detforge::nn {
 
@@ -124,6 +127,24 @@ std::shared_ptr<MBConvBlock> ElasticInvertedResidual::extract() const {
   return b;
 }
 
+std::vector<int64_t> ElasticInvertedResidual::sort_channels() {
+  auto& dw = child<ElasticConv2d>("dw_conv");
+  auto& dw_bn = child<ElasticBatchNorm2d>("dw_bn");
+  std::vector<int64_t> perm = sort_channels_by_importance(child<ElasticConv2d>("expand_conv"),
+                                                          &child<ElasticBatchNorm2d>("expand_bn"),
+                                                          child<ElasticConv2d>("project_conv"));
+  NoGradGuard ng;
+  auto permute = [&](const Tensor& t) {
+    Tensor idx = Tensor::from_vector(perm, {static_cast<int64_t>(perm.size())}).to(t.device());
+    Tensor moved = index_select(t, 0, idx);
+    raw::copy(t, moved);
+  };
+  permute(dw.param("weight"));  // [mid, 1, K, K]; the kernel transforms are shared by all rows
+  for (const char* n : {"weight", "bias"}) permute(dw_bn.param(n));
+  for (const char* n : {"running_mean", "running_var"}) permute(dw_bn.buffer(n));
+  return perm;
+}
+
 // ---------------------------------------------------------------- MobileNetSubnet
 std::vector<Tensor> MobileNetSubnet::forward_features(const Tensor& x) {
   std::vector<Tensor> out;
@@ -220,6 +241,15 @@ void ElasticMobileNet::set_active(const ArchConfig& cfg) {
                                                                   sc.kernel_sizes[b]);
   }
   active_ = cfg;
+}
+
+void ElasticMobileNet::sort_channels() {
+  auto& stages = child<Sequential>("stages");
+  for (int s = 0; s < kNumStages; ++s) {
+    auto& stage = dynamic_cast<Sequential&>(stages[s]);
+    for (size_t b = 0; b < stage.size(); ++b)
+      dynamic_cast<ElasticInvertedResidual&>(stage[b]).sort_channels();
+  }
 }
 
 std::vector<Tensor> ElasticMobileNet::forward_features(const Tensor& x) {

@@ -26,8 +26,8 @@
 // the active expand ratio e: a prefix of the 1x1 expand conv's rows, of the depthwise conv and of
 // the projection's input columns (ElasticConv2d / ElasticBatchNorm2d slices, so inactive
 // channels get exactly zero gradient). The depthwise kernel k in {7, 5, 3} is the centre crop
-// through OFA's learned 25x25 / 9x9 kernel transforms (ElasticConv2d). No channel sorting here
-// (sort_channels_by_importance can be applied by a trainer).
+// through OFA's learned 25x25 / 9x9 kernel transforms (ElasticConv2d). sort_channels() re-sorts
+// the mid channels by importance (OFA); a trainer calls it, set_active never does.
 //
 // Parameter names: "stem.0.weight", "first_block.dw_conv.weight", "stages.2.3.expand_conv.weight",
 // "stages.2.3.dw_conv.kernel_transform_7to5", "final.1.running_mean", "classifier.1.weight".
@@ -88,6 +88,12 @@ class DETFORGE_API ElasticInvertedResidual : public Cloneable<ElasticInvertedRes
   int64_t active_kernel() const { return k_; }
   // The static block of the active choice (weights copied).
   std::shared_ptr<MBConvBlock> extract() const;
+  // OFA's re-organisation of the mid channels: sorts them by the L1 norm of the projection's
+  // input columns (descending, stable) and permutes the expand conv's rows, expand_bn, the
+  // depthwise conv's rows, dw_bn and the projection's columns alike, so the largest expand
+  // computes the same function and smaller expands keep the most important channels.
+  // Returns the permutation (new position -> old channel).
+  std::vector<int64_t> sort_channels();
 
  private:
   int64_t in_, out_, stride_, max_mid_, mid_, k_;
@@ -118,6 +124,9 @@ class DETFORGE_API ElasticMobileNet : public Cloneable<ElasticMobileNet, Superne
   std::shared_ptr<Module> extract_subnet(const ArchConfig& cfg) const override;
   Tensor forward(const Tensor& input) override;
   std::vector<Tensor> forward_features(const Tensor& input) override;
+  // ElasticInvertedResidual::sort_channels on every elastic block (OFA does this before each
+  // progressive-shrinking phase that shrinks the expand ratio).
+  void sort_channels();
 
   const ElasticMobileNetOptions& options() const { return opt_; }
   const std::vector<int64_t>& stage_channels() const { return stage_out_; }       // 5 stages

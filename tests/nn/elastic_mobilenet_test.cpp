@@ -334,3 +334,31 @@ TEST(ElasticMobileNet, SaveLoadRoundTrips) {
   std::filesystem::remove(path);
   std::filesystem::remove(sub_path);
 }
+
+TEST(ElasticMobileNet, ChannelSortingKeepsTheLargestFunction) {
+  ElasticMobileNet net(small_opts(10));
+  randomize(net, 400);
+  net.eval();
+  Tensor x = randn({2, 3, 32, 32}, DType::f32, 14);
+  NoGradGuard ng;
+  Tensor before = net.forward(x);
+  auto& blk = dynamic_cast<ElasticInvertedResidual&>(
+      dynamic_cast<Sequential&>(net.child<Sequential>("stages")[2])[1]);
+  Tensor dw_before = blk.child("dw_conv").param("weight").clone();
+  std::vector<int64_t> perm = blk.sort_channels();
+  net.sort_channels();  // all blocks (sorting a sorted block again is a stable no-op)
+  DF_EXPECT_CLOSE(net.forward(x), before, 1e-5);
+  // Importance (L1 of the projection's input columns) is non-increasing.
+  Tensor pw = blk.child("project_conv").param("weight");  // [16, 96, 1, 1]
+  std::vector<float> w = pw.to_vector<float>();
+  std::vector<double> imp(96, 0.0);
+  for (int64_t o = 0; o < 16; ++o)
+    for (int64_t c = 0; c < 96; ++c) imp[c] += std::fabs(w[o * 96 + c]);
+  for (int c = 1; c < 96; ++c) EXPECT_GE(imp[c - 1], imp[c]);
+  // The depthwise rows moved with the permutation.
+  ASSERT_EQ(perm.size(), 96u);
+  DF_EXPECT_CLOSE(blk.child("dw_conv").param("weight").narrow(0, 0, 1),
+                  dw_before.narrow(0, perm[0], 1), 0.0);
+  // A smaller expand still extracts exactly.
+  expect_same_outputs(net, net.space().smallest(), x, "sorted smallest");
+}

@@ -3,16 +3,16 @@
 // {3, 5, 7} (all three lists configurable). Channels / strides follow MobileNetV2 (OFA's
 // MobileNetV2 space without the fixed 320 block):
 //
-//   module        out channels (x width_mult, /8)  stride (small_input)  kind
-//   stem          32                               2 (1)                 3x3 conv + BN + ReLU6
-//   first_block   16                               2 (1)                 fixed MBConv, expand 1, k
-//   3 stages.0      24                               4 (2)   -> C2         elastic, first block s2
-//   stages.1      32                               8 (4)   -> C3         elastic, first block s2
-//   stages.2      64                               16 (8)                elastic, first block s2
-//   stages.3      96                               16 (8)  -> C4         elastic, stride 1
-//   stages.4      160                              32 (16)               elastic, first block s2
-//   final         last_channels (1280 x max(1, w)) 32 (16) -> C5         1x1 conv + BN + ReLU6
-//   classifier    num_classes                                            Dropout + Linear
+//   module       out channels (x width_mult, /8)  stride (small_input)  kind
+//   stem         32                               2 (1)                 3x3 conv + BN + ReLU6
+//   first_block  16                               2 (1)                 MBConv, expand 1, k 3
+//   stages.0     24                               4 (2)   -> C2         elastic, first block s2
+//   stages.1     32                               8 (4)   -> C3         elastic, first block s2
+//   stages.2     64                               16 (8)                elastic, first block s2
+//   stages.3     96                               16 (8)  -> C4         elastic, stride 1
+//   stages.4     160                              32 (16)               elastic, first block s2
+//   final        last_channels (1280 x max(1, w)) 32 (16) -> C5         1x1 conv + BN + ReLU6
+//   classifier   num_classes                                            Dropout + Linear
 //
 // forward_features returns {C2, C3, C4, C5} = the outputs of stages.0, stages.1, stages.3 and
 // final (as nn/mobilenet_v2.h: features.3, .6, .13, .18). forward = classifier(avgpool(C5));

@@ -10,9 +10,13 @@
 namespace detforge::nas {
 
 SmNasBackbone::SmNasBackbone(const ArchConfig& cfg, const SmNasBackboneOptions& options) {
-  to_smnas_code(cfg);  // validates: basic/bottleneck, base > 0, 4 stages, doubling per block
+  to_smnas_code(cfg);  // validates: basic/(x)bottleneck, base > 0, 4 stages, doubling per block
   nn::ResNetConfig rc;
-  rc.bottleneck = cfg.block_type == "bottleneck";
+  rc.bottleneck = cfg.block_type != "basic";
+  if (cfg.block_type == "xbottleneck") {
+    rc.groups = options.xbottleneck_groups;
+    rc.width_per_group = options.xbottleneck_width_per_group;
+  }
   rc.weight_standardization = options.weight_standardization;
   rc.norm_layer = options.norm_layer;
   const int64_t base = cfg.base_channels, expansion = rc.bottleneck ? 4 : 1;
@@ -40,6 +44,9 @@ SmNasBackbone::SmNasBackbone(const ArchConfig& cfg, const SmNasBackboneOptions& 
     for (int64_t b = 0; b < st.depth; ++b) {
       if (st.doubling[b]) planes *= 2;
       int64_t stride = (s > 0 && b == 0) ? 2 : 1;
+      DF_CHECK(!rc.bottleneck || planes * rc.width_per_group / 64 > 0, ConfigError,
+               "[nas.SmNasBackbone] ", cfg.block_type, " planes ", planes,
+               " give no channels per group (width_per_group ", rc.width_per_group, ")");
       layer->push_back(std::make_shared<nn::ResNetBlock>(rc, inplanes, planes, stride));
       inplanes = planes * expansion;
     }

@@ -32,8 +32,11 @@ ArchConfig parse_smnas_code(const std::string& code) {
     cfg.block_type = "basic";
   } else if (block == "bottleneck") {
     cfg.block_type = "bottleneck";
+  } else if (block == "xbottleneck") {
+    cfg.block_type = "xbottleneck";
   } else {
-    code_fail(code, 0, "block type 'basicblock' or 'bottleneck'", str_cat("'", block, "'"));
+    code_fail(code, 0, "block type 'basicblock', 'bottleneck' or 'Xbottleneck'",
+              str_cat("'", block, "'"));
   }
   pos = end;
   if (pos >= code.size()) code_fail(code, pos, "'_' after the block type", "end of string");
@@ -55,7 +58,7 @@ ArchConfig parse_smnas_code(const std::string& code) {
   ++pos;
   // stages
   int64_t planes = base;
-  const int64_t expansion = cfg.block_type == "bottleneck" ? 4 : 1;
+  const int64_t expansion = cfg.block_type == "basic" ? 1 : 4;
   StageConfig st;
   st.depth = 0;
   auto close_stage = [&](size_t at) {
@@ -88,14 +91,18 @@ ArchConfig parse_smnas_code(const std::string& code) {
 
 std::string to_smnas_code(const ArchConfig& cfg) {
   cfg.validate();
-  DF_CHECK(cfg.block_type == "basic" || cfg.block_type == "bottleneck", ConfigError,
-           "[nas.smnas] block_type must be basic or bottleneck, got ", cfg.block_type);
+  DF_CHECK(cfg.block_type == "basic" || cfg.block_type == "bottleneck" ||
+               cfg.block_type == "xbottleneck",
+           ConfigError, "[nas.smnas] block_type must be basic, bottleneck or xbottleneck, got ",
+           cfg.block_type);
   DF_CHECK(cfg.base_channels > 0, ConfigError, "[nas.smnas] base_channels must be > 0, got ",
            cfg.base_channels);
   DF_CHECK(cfg.stages.size() == 4, ConfigError, "[nas.smnas] needs 4 stages, got ",
            cfg.stages.size());
-  std::string out = (cfg.block_type == "basic" ? "basicblock_" : "bottleneck_") +
-                    std::to_string(cfg.base_channels) + "_";
+  const char* block = cfg.block_type == "basic"        ? "basicblock_"
+                      : cfg.block_type == "bottleneck" ? "bottleneck_"
+                                                       : "Xbottleneck_";
+  std::string out = block + std::to_string(cfg.base_channels) + "_";
   for (size_t s = 0; s < cfg.stages.size(); ++s) {
     const auto& st = cfg.stages[s];
     DF_CHECK(static_cast<int64_t>(st.doubling.size()) == st.depth, ConfigError,

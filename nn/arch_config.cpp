@@ -70,8 +70,8 @@ void check_keys(const json& j, const std::string& path, const std::set<std::stri
 }
 
 void check_block_type(const std::string& t, const std::string& got) {
-  if (t != "basic" && t != "bottleneck" && t != "inverted_residual")
-    fail("block_type", "\"basic\", \"bottleneck\" or \"inverted_residual\"", got);
+  if (t != "basic" && t != "bottleneck" && t != "xbottleneck" && t != "inverted_residual")
+    fail("block_type", "\"basic\", \"bottleneck\", \"xbottleneck\" or \"inverted_residual\"", got);
 }
 
 }  // namespace
@@ -184,6 +184,5 @@ ArchConfig arch_config_from_json(const json& j) {
   cfg.validate();  // cross-field checks (per-block list lengths)
   return cfg;
 }
-
 
 }  // namespace detforge::nn

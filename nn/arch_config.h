@@ -3,7 +3,7 @@
 // set_active (docs/DECISIONS.md D12); the SM-NAS backbone code parser is nas/smnas_code.h.
 //
 // JSON form (every key but "stages" optional; unknown keys are rejected):
-//   {"block_type": "basic" | "bottleneck" | "inverted_residual",
+//   {"block_type": "basic" | "bottleneck" | "xbottleneck" | "inverted_residual",
 //    "input_resolution": 224, "base_channels": 56,
 //    "stages": [{"depth": 2, "width_mult": 1.25, "channels": 128,
 //                "expand_ratios": [0.25, 0.2], "kernel_sizes": [3, 5], "doubling": [true, false]}]}
@@ -34,7 +34,8 @@ struct StageConfig {
 };
 
 struct ArchConfig {
-  std::string block_type = "basic";  // "basic" | "bottleneck" | "inverted_residual"
+  // "basic" | "bottleneck" | "xbottleneck" (ResNeXt, SM-NAS) | "inverted_residual"
+  std::string block_type = "basic";
   int64_t input_resolution = 224;
   int64_t base_channels = 0;  // SM-NAS base channels; 0 = not set
   std::vector<StageConfig> stages;

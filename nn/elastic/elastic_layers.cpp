@@ -80,6 +80,16 @@ void ElasticConv2d::set_active(int64_t out_channels, int64_t kernel_size,
   out_index_ = std::move(out_index);
 }
 
+Tensor ElasticConv2d::transform(int64_t from) const {
+  // Only the matrices the active kernel applies (7->5 when K == 7 and k <= 5; 5->3 when K >= 5
+  // and k <= 3), so no unused transform that requires grad enters the graph: the autograd engine
+  // runs AccumulateGrad with an undefined gradient for a leaf that receives only undefined ones
+  // (elastic_weight returns none for an unapplied matrix) and Tensor::is_contiguous() throws.
+  const char* name = from == 7 ? "kernel_transform_7to5" : "kernel_transform_5to3";
+  const bool used = from == 7 ? (max_k_ == 7 && active_k_ <= 5) : (max_k_ >= 5 && active_k_ <= 3);
+  return used && has_param(name) ? param(name) : Tensor();
+}
+
 int64_t ElasticConv2d::groups_for(int64_t in_channels) const {
   return opt_.depthwise ? in_channels : opt_.groups;
 }
@@ -89,9 +99,7 @@ Tensor ElasticConv2d::active_weight(int64_t in) const {
   const int64_t out = opt_.depthwise ? in : active_out_;
   ElasticWeightConfig cfg{
       out, in / g, active_k_, opt_.depthwise ? std::vector<int64_t>{} : out_index_, {}};
-  auto opt_param = [&](const char* n) { return has_param(n) ? param(n) : Tensor(); };
-  return elastic_weight(param("weight"), opt_param("kernel_transform_7to5"),
-                        opt_param("kernel_transform_5to3"), cfg);
+  return elastic_weight(param("weight"), transform(7), transform(5), cfg);
 }
 
 Tensor ElasticConv2d::forward(const Tensor& x) {
@@ -99,9 +107,8 @@ Tensor ElasticConv2d::forward(const Tensor& x) {
            shape_str(x.shape()));
   const int64_t in = x.size(1), g = groups_for(in);
   const int64_t out = opt_.depthwise ? in : active_out_;
-  auto opt_param = [&](const char* n) { return has_param(n) ? param(n) : Tensor(); };
-  return elastic_conv2d(x, param("weight"), opt_param("bias"), opt_param("kernel_transform_7to5"),
-                        opt_param("kernel_transform_5to3"), out, in, active_k_, {opt_.stride},
+  return elastic_conv2d(x, param("weight"), has_param("bias") ? param("bias") : Tensor(),
+                        transform(7), transform(5), out, in, active_k_, {opt_.stride},
                         {active_k_ / 2 * opt_.dilation}, {opt_.dilation}, g,
                         opt_.depthwise ? std::vector<int64_t>{} : out_index_);
 }

@@ -50,6 +50,8 @@ class DETFORGE_API ElasticConv2d : public Cloneable<ElasticConv2d> {
 
  private:
   int64_t groups_for(int64_t in_channels) const;
+  // The kernel transform 7->5 (from 7) or 5->3 (from 5) when the active kernel applies it.
+  Tensor transform(int64_t from) const;
   ElasticConv2dOptions opt_;
   int64_t max_k_ = 3, active_out_ = 0, active_k_ = 3;
   std::vector<int64_t> out_index_;

@@ -1,10 +1,12 @@
-// nn/arch_config + nas/smnas_code + nas/smnas_backbone: JSON round trip and key-path errors, SM-NAS backbone codes
-// from the paper (Table 2's E0..E3 and Figure 2's samples), and the built backbone's C2..C5.
+// nn/arch_config + nas/smnas_code + nas/smnas_backbone: JSON round trip and key-path errors, SM-NAS
+// backbone codes from the paper (Table 2's E0..E3 and Figure 2's samples), and the built backbone's
+// C2..C5.
 #include <gtest/gtest.h>
 
 #include "autograd/grad_mode.h"
-#include "nas/smnas_code.h"
 #include "nas/smnas_backbone.h"
+#include "nas/smnas_code.h"
+#include "nn/sequential.h"
 #include "tensor/error.h"
 #include "tests/test_util.h"
 
@@ -73,7 +75,7 @@ TEST(ArchConfig, ValidationNamesKeyPath) {
   expect_config_error(with([](json& j) { j["stages"][2]["expand_ratios"][0] = -1; }),
                       "stages[2].expand_ratios[0]: expected a number > 0, got -1");
   expect_config_error(with([](json& j) { j["block_type"] = "dense"; }),
-                      "block_type: expected \"basic\", \"bottleneck\" or \"inverted_residual\"");
+                      "block_type: expected \"basic\", \"bottleneck\", \"xbottleneck\" or \"inverted_residual\"");
   expect_config_error(with([](json& j) { j["input_resolution"] = 0; }),
                       "input_resolution: expected an integer >= 1, got 0");
   expect_config_error(with([](json& j) { j["stages"][1]["dpeth"] = 2; }),
@@ -169,4 +171,64 @@ TEST(SmNasBackbone, ForwardFeatures) {
     ASSERT_TRUE(copy);
     EXPECT_EQ(copy->feature_channels(), expect_ch);
   }
+}
+
+TEST(SmNasCode, XbottleneckParsesAndRoundTrips) {
+  // Table 2, E4: Xbottleneck 56 21-21-111111111111111-2111111 (ResNeXt blocks, x4 expansion).
+  ArchConfig e4 = parse_smnas_code("Xbottleneck_56_21-21-111111111111111-2111111");
+  EXPECT_EQ(e4.block_type, "xbottleneck");
+  EXPECT_EQ(e4.base_channels, 56);
+  std::vector<int64_t> depth, ch;
+  for (auto& s : e4.stages) depth.push_back(s.depth), ch.push_back(s.channels);
+  EXPECT_EQ(depth, (std::vector<int64_t>{2, 2, 15, 7}));
+  EXPECT_EQ(ch, (std::vector<int64_t>{448, 896, 896, 1792}));
+  e4.validate();
+  EXPECT_EQ(arch_config_from_json(arch_config_to_json(e4)), e4);  // "xbottleneck" is valid JSON
+  // Canonical print keeps the paper's capital X; parsing is case-insensitive, spaces allowed.
+  for (const char* code :
+       {"Xbottleneck_56_21-21-111111111111111-2111111",
+        "Xbottleneck_56_21-21-11111111111111-21111111", "Xbottleneck_64_1-2-2-2"})
+    EXPECT_EQ(to_smnas_code(parse_smnas_code(code)), code);
+  EXPECT_EQ(to_smnas_code(parse_smnas_code("xbottleneck 48 1-21-2-12")),
+            "Xbottleneck_48_1-21-2-12");
+  expect_config_error([] { parse_smnas_code("ybottleneck_56_1-2-2-1"); },
+                      "expected block type 'basicblock', 'bottleneck' or 'Xbottleneck'");
+  ArchConfig bad = e4;
+  bad.block_type = "resnext";
+  expect_config_error([&] { bad.validate(); }, "block_type: expected");
+}
+
+TEST(SmNasBackbone, XbottleneckIsResNeXt32x4d) {
+  NoGradGuard ng;
+  const char* code = "Xbottleneck_32_1-2-21-2";  // planes 32, 64, 128, 256
+  auto net = smnas_backbone(code);
+  net->eval();
+  EXPECT_EQ(net->feature_channels(), (std::vector<int64_t>{128, 256, 512, 1024}));
+  // Grouped 3x3: mid = floor(planes * 4 / 64) * 32 in 32 groups.
+  auto sd = net->state_dict();
+  EXPECT_EQ(sd.at("layer1.0.conv1.weight").shape(), (Shape{64, 32, 1, 1}));
+  EXPECT_EQ(sd.at("layer1.0.conv2.weight").shape(), (Shape{64, 2, 3, 3}));
+  EXPECT_EQ(sd.at("layer1.0.conv3.weight").shape(), (Shape{128, 64, 1, 1}));
+  EXPECT_EQ(sd.at("layer3.1.conv2.weight").shape(), (Shape{256, 8, 3, 3}));
+  auto block = std::dynamic_pointer_cast<nn::ResNetBlock>(
+      net->child<nn::Sequential>("layer4").named_children().at(0).second);
+  ASSERT_TRUE(block);
+  nn::BlockSpec spec = block->spec();
+  EXPECT_TRUE(spec.bottleneck);
+  EXPECT_EQ(spec.groups, 32);
+  EXPECT_EQ(spec.mid_channels, 512);
+  EXPECT_EQ(spec.out_channels, 1024);
+  EXPECT_EQ(spec.stride, 2);
+  // planes 56 -> floor(3.5) * 32 = 96 (torchvision / mmdet integer rule).
+  auto e4 = smnas_backbone("Xbottleneck_56_1-1-1-1");
+  EXPECT_EQ(e4->state_dict().at("layer1.0.conv2.weight").shape(), (Shape{96, 3, 3, 3}));
+  Tensor x = test::randn({1, 3, 64, 64}, DType::f32, 9);
+  std::vector<Tensor> f = net->forward_features(x);
+  ASSERT_EQ(f.size(), 4u);
+  const int64_t strides[4] = {4, 8, 16, 32}, chans[4] = {128, 256, 512, 1024};
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(f[i].shape(), (Shape{1, chans[i], 64 / strides[i], 64 / strides[i]})) << "C" << i + 2;
+  EXPECT_EQ(net->forward(x).shape(), f[3].shape());
+  // Too narrow for 4 channels per group.
+  EXPECT_THROW(smnas_backbone("Xbottleneck_8_1-1-1-1"), ConfigError);
 }

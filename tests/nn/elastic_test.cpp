@@ -215,3 +215,19 @@ TEST(ElasticLayers, BNRecalibrationIsExact) {
   EXPECT_EQ(rm[4], 0.0f);  // inactive channels reset
   EXPECT_EQ(rv[5], 1.0f);
 }
+
+TEST(ElasticLayers, BackwardWithAnUnappliedKernelTransform) {
+  // Kernel 5 of {3, 5, 7}: only the 7->5 transform is applied; the 5->3 matrix (a leaf requiring
+  // grad) must stay out of the graph instead of reaching AccumulateGrad with no gradient.
+  ElasticConv2dOptions o;
+  o.max_in_channels = o.max_out_channels = 6;
+  o.kernel_sizes = {3, 5, 7};
+  o.depthwise = true;
+  ElasticConv2d conv(o);
+  conv.set_active(6, 5);
+  Tensor x = randn({1, 4, 6, 6}, DType::f32, 40);
+  sum(mul(conv.forward(x), conv.forward(x))).backward();
+  EXPECT_TRUE(conv.param("kernel_transform_7to5").grad().defined());
+  EXPECT_FALSE(conv.param("kernel_transform_5to3").grad().defined());
+  EXPECT_GT(sum(abs(conv.param("weight").grad())).item(), 0.0);
+}

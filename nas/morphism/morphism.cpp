@@ -1,5 +1,6 @@
 #include "nas/morphism/morphism.h"
 
+#include "nas/profiler/flops.h"
 #include "nn/norm.h"
 #include "nn/prune/block_surgery.h"
 #include "nn/prune/layer_pruning.h"
@@ -284,6 +285,11 @@ std::shared_ptr<nn::Module> f_evolve(const nn::Module& model, const MorphAction&
       rec["channel_prune"] = nn::prune::prune_channels(*m, a.channel).to_json();
       break;
   }
+  rec["params_before"] = count_parameters(model);
+  rec["params_after"] = count_parameters(*m);
+  rec["depths_after"] = nlohmann::json::array();
+  for (auto* stage : nn::prune::resnet_stages(*m, kWho))
+    rec["depths_after"].push_back(stage->size());
   if (record) *record = rec;
   return m;
 }

@@ -70,7 +70,8 @@ DETFORGE_API const char* action_type_name(MorphActionType t);
 
 // The morphism f_evolve: a new model (deep copy of `model`, edited); `model` is untouched. When
 // `record` is given it receives {"action": action.to_json(), ...what was done: the new / moved /
-// removed block paths, tensors inherited, channel counts}.
+// removed block paths, tensors inherited, channel counts; "params_before", "params_after",
+// "depths_after" (blocks per stage)}.
 DETFORGE_API std::shared_ptr<nn::Module> f_evolve(const nn::Module& model,
                                                   const MorphAction& action,
                                                   nlohmann::json* record = nullptr);

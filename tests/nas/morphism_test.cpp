@@ -185,6 +185,8 @@ TEST(Morphism, PruneActionsAndResNet18) {
   auto lp = f_evolve(*r, MorphAction::layer_prune(), &rec);
   EXPECT_EQ(rec["layer_prune"]["candidates"].size(), 5u);  // layer1.0, 1.1, 2.1, 3.1, 4.1
   EXPECT_LT(profile_cost(*lp, {1, 3, 32, 32}).macs, macs0);
+  EXPECT_LT(rec["params_after"].get<int64_t>(), rec["params_before"].get<int64_t>());
+  EXPECT_EQ(rec["depths_after"].size(), 4u);
   auto cp = f_evolve(*lp, MorphAction::channel_prune(0.2), &rec);
   EXPECT_GT(rec["channel_prune"]["channels_before"].get<int64_t>(),
             rec["channel_prune"]["channels_after"].get<int64_t>());

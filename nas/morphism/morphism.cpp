@@ -89,7 +89,8 @@ void rearrange(nn::Module& m, const MorphAction& a, nlohmann::json& rec) {
     auto& M = dynamic_cast<const ResNetBlock&>(src[mi]);
     auto& F = dynamic_cast<const ResNetBlock&>(dst[0]);
     const BlockSpec fs = F.spec(), ms = M.spec();
-    DF_CHECK(!ms.has_downsample(), ConfigError, "[", kWho, "] rearrange: ", src_name, ".", mi,
+    DF_CHECK(!nn::prune::has_downsample(M), ConfigError, "[", kWho, "] rearrange: ", src_name, ".",
+             mi,
              " has a downsample branch (stride or channel change); only an identity block can "
              "leave the end of a stage");
     BlockSpec m2 = ms;

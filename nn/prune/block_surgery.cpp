@@ -50,6 +50,10 @@ std::vector<BlockRef> resnet_blocks(Module& model, const std::string& who) {
   return out;
 }
 
+bool has_downsample(const ResNetBlock& block) {
+  return !block.named_children().empty() && block.named_children().back().first == "downsample";
+}
+
 Tensor index_channels(const Tensor& t, int64_t dim, const std::vector<int64_t>& keep) {
   dim = t.wrap_dim(dim);
   const int64_t n = t.size(dim);

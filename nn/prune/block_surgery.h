@@ -27,6 +27,10 @@ DETFORGE_API std::vector<Sequential*> resnet_stages(Module& model, const std::st
 // Every block of every stage, stage by stage.
 DETFORGE_API std::vector<BlockRef> resnet_blocks(Module& model, const std::string& who);
 
+// Whether the block has a downsample branch (module present; after pruning the spec's rule
+// "stride != 1 || in != out" may no longer say so).
+DETFORGE_API bool has_downsample(const ResNetBlock& block);
+
 // A copy of t keeping only the listed indices along dim (same dtype and device, no autograd).
 DETFORGE_API Tensor index_channels(const Tensor& t, int64_t dim, const std::vector<int64_t>& keep);
 

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "nn/conv.h"
+#include "nn/linear.h"
 #include "nn/norm.h"
 #include "nn/prune/block_surgery.h"
 #include "tensor/error.h"
@@ -15,7 +16,7 @@ namespace {
 
 constexpr const char* kWho = "prune.channels";
 
-enum class SetKind { kBn1, kBn2, kGrouped };
+enum class SetKind { kBn1, kBn2, kGrouped, kResidual };
 
 struct Unit {
   int set = 0;
@@ -26,6 +27,7 @@ struct Unit {
 
 struct PruneSet {
   BlockRef ref;
+  size_t first = 0, last = 0;  // kResidual: block indices of the group's members
   SetKind kind = SetKind::kBn1;
   std::string name;
   std::vector<int> units;
@@ -53,6 +55,12 @@ void check_supported(const BlockRef& r) {
              "over the input channels, so removing them changes the outputs)");
     DF_CHECK(bn.type_name() == "BatchNorm2d", ConfigError, "[", kWho, "] ", r.path, ".bn", i,
              " is a ", bn.type_name(), "; channel pruning needs BatchNorm2d (gamma per channel)");
+  }
+  if (b.named_children().back().first == "downsample") {
+    const Module& ds = b.child("downsample");
+    DF_CHECK(ds.child("0").type_name() == "Conv2d" && ds.child("1").type_name() == "BatchNorm2d",
+             ConfigError, "[", kWho, "] ", r.path, ".downsample must be Conv2d + BatchNorm2d, got ",
+             ds.child("0").type_name(), " + ", ds.child("1").type_name());
   }
 }
 
@@ -93,45 +101,55 @@ std::shared_ptr<BatchNorm2d> sliced_bn(const BatchNorm2d& old, const std::vector
   return bn;
 }
 
-std::vector<int64_t> kept(int64_t n, const std::vector<bool>& drop) {
-  std::vector<int64_t> k;
-  for (int64_t i = 0; i < n; ++i)
-    if (!drop[static_cast<size_t>(i)]) k.push_back(i);
+std::vector<int64_t> all(int64_t n) {
+  std::vector<int64_t> k(static_cast<size_t>(n));
+  std::iota(k.begin(), k.end(), 0);
   return k;
 }
 
-// Rebuilds one block from the per-channel drop flags of bn1 and (bottleneck) bn2.
-void rebuild(ResNetBlock& b, const std::vector<bool>& drop1, const std::vector<bool>& drop2) {
+// The channels a block keeps: its input, bn1, bn2 (bottleneck) and output channels.
+struct BlockKeep {
+  std::vector<int64_t> in, k1, k2, out;
+  bool changed = false;
+};
+
+// Rebuilds one block with the kept channels (grouped conv2: k1 == k2 are whole groups).
+void rebuild(ResNetBlock& b, const BlockKeep& k) {
   const BlockSpec s = b.spec();
-  const auto k1 = kept(s.mid_channels, drop1);
-  const auto& c1 = b.child<Conv2d>("conv1");
   const auto& c2 = b.child<Conv2d>("conv2");
-  auto new_c1 = sliced_conv(c1, &k1, nullptr, 1);
-  auto new_bn1 = sliced_bn(b.child<BatchNorm2d>("bn1"), k1);
+  auto new_c1 = sliced_conv(b.child<Conv2d>("conv1"), &k.k1, &k.in, 1);
+  auto new_bn1 = sliced_bn(b.child<BatchNorm2d>("bn1"), k.k1);
+  std::shared_ptr<Conv2d> new_c2, new_c3;
+  std::shared_ptr<BatchNorm2d> new_bn2, new_bn3;
   if (!s.bottleneck) {
-    auto new_c2 = sliced_conv(c2, nullptr, &k1, 1);
-    b.replace_module("conv1", new_c1);
-    b.replace_module("bn1", new_bn1);
-    b.replace_module("conv2", new_c2);
-    return;
-  }
-  std::shared_ptr<Conv2d> new_c2;
-  std::vector<int64_t> k2;
-  if (s.groups > 1) {  // whole groups: drop1 == drop2 by construction
-    k2 = k1;
-    const int64_t per = s.mid_channels / s.groups;
-    new_c2 = sliced_conv(c2, &k1, nullptr, static_cast<int64_t>(k1.size()) / per);
+    new_c2 = sliced_conv(c2, &k.out, &k.k1, 1);
+    new_bn2 = sliced_bn(b.child<BatchNorm2d>("bn2"), k.out);
   } else {
-    k2 = kept(s.mid_channels, drop2);
-    new_c2 = sliced_conv(c2, &k2, &k1, 1);
+    if (s.groups > 1) {
+      const int64_t per = s.mid_channels / s.groups;
+      new_c2 = sliced_conv(c2, &k.k1, nullptr, static_cast<int64_t>(k.k1.size()) / per);
+    } else {
+      new_c2 = sliced_conv(c2, &k.k2, &k.k1, 1);
+    }
+    new_bn2 = sliced_bn(b.child<BatchNorm2d>("bn2"), k.k2);
+    new_c3 = sliced_conv(b.child<Conv2d>("conv3"), &k.out, &k.k2, 1);
+    new_bn3 = sliced_bn(b.child<BatchNorm2d>("bn3"), k.out);
   }
-  auto new_bn2 = sliced_bn(b.child<BatchNorm2d>("bn2"), k2);
-  auto new_c3 = sliced_conv(b.child<Conv2d>("conv3"), nullptr, &k2, 1);
+  if (b.named_children().back().first == "downsample") {
+    Module& ds = b.child("downsample");
+    auto new_dc = sliced_conv(ds.child<Conv2d>("0"), &k.out, &k.in, 1);
+    auto new_dbn = sliced_bn(ds.child<BatchNorm2d>("1"), k.out);
+    ds.replace_module("0", new_dc);
+    ds.replace_module("1", new_dbn);
+  }
   b.replace_module("conv1", new_c1);
   b.replace_module("bn1", new_bn1);
   b.replace_module("conv2", new_c2);
   b.replace_module("bn2", new_bn2);
-  b.replace_module("conv3", new_c3);
+  if (s.bottleneck) {
+    b.replace_module("conv3", new_c3);
+    b.replace_module("bn3", new_bn3);
+  }
 }
 
 // Prunes the units of one ranking (ascending score) while `want(unit)` and the set keeps more than
@@ -176,21 +194,24 @@ ChannelPruneReport prune_channels(Module& model, const ChannelPruneOptions& opt)
   std::vector<BlockRef> blocks = resnet_blocks(model, kWho);
   std::vector<PruneSet> sets;
   std::vector<Unit> units;
-  auto add_set = [&](const BlockRef& r, SetKind kind, const std::string& name) {
+  auto add_set = [&](size_t bi, SetKind kind, const std::string& name) {
+    const BlockRef& r = blocks[bi];
     PruneSet s;
     s.ref = r;
+    s.first = s.last = bi;
     s.kind = kind;
     s.name = r.path + "." + name;
     sets.push_back(s);
     return static_cast<int>(sets.size()) - 1;
   };
-  for (const BlockRef& r : blocks) {
+  for (size_t bi = 0; bi < blocks.size(); ++bi) {
+    const BlockRef& r = blocks[bi];
     check_supported(r);
     const BlockSpec spec = r.block->spec();
     const auto g1 = abs_gamma(r.block->child("bn1"), r.path + ".bn1");
     if (spec.bottleneck && spec.groups > 1) {
       const auto g2 = abs_gamma(r.block->child("bn2"), r.path + ".bn2");
-      const int si = add_set(r, SetKind::kGrouped, "bn1+bn2");
+      const int si = add_set(bi, SetKind::kGrouped, "bn1+bn2");
       const int64_t per = spec.mid_channels / spec.groups;
       for (int64_t k = 0; k < spec.groups; ++k) {
         Unit u;
@@ -209,7 +230,7 @@ ChannelPruneReport prune_channels(Module& model, const ChannelPruneOptions& opt)
     for (int k = 0; k < n_sets; ++k) {
       const std::string bn = k == 0 ? "bn1" : "bn2";
       const auto g = k == 0 ? g1 : abs_gamma(r.block->child(bn), r.path + "." + bn);
-      const int si = add_set(r, k == 0 ? SetKind::kBn1 : SetKind::kBn2, bn);
+      const int si = add_set(bi, k == 0 ? SetKind::kBn1 : SetKind::kBn2, bn);
       for (size_t c = 0; c < g.size(); ++c) {
         Unit u;
         u.set = si;
@@ -221,22 +242,53 @@ ChannelPruneReport prune_channels(Module& model, const ChannelPruneOptions& opt)
       sets[si].channels = static_cast<int64_t>(g.size());
     }
   }
+  if (opt.prune_residual) {
+    // Residual groups: a block with a downsample branch and the identity blocks after it.
+    for (size_t i = 0; i < blocks.size();) {
+      if (!has_downsample(*blocks[i].block)) {
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      while (j + 1 < blocks.size() && !has_downsample(*blocks[j + 1].block)) ++j;
+      auto score = abs_gamma(blocks[i].block->child("downsample").child("1"),
+                             blocks[i].path + ".downsample.1");
+      for (size_t m = i; m <= j; ++m) {
+        const std::string bn = blocks[m].block->bottleneck() ? "bn3" : "bn2";
+        const auto g = abs_gamma(blocks[m].block->child(bn), blocks[m].path + "." + bn);
+        for (size_t c = 0; c < g.size(); ++c) score[c] = std::max(score[c], g[c]);
+      }
+      const int si = add_set(i, SetKind::kResidual, "");
+      sets[si].name = blocks[i].path + "-" + blocks[j].path + ".out";
+      sets[si].last = j;
+      for (size_t c = 0; c < score.size(); ++c) {
+        Unit u;
+        u.set = si;
+        u.channels = {static_cast<int64_t>(c)};
+        u.score = score[c];
+        units.push_back(u);
+        sets[si].units.push_back(static_cast<int>(units.size()) - 1);
+      }
+      sets[si].channels = static_cast<int64_t>(score.size());
+      i = j + 1;
+    }
+  }
   for (auto& s : sets) s.alive = static_cast<int64_t>(s.units.size());
 
   if (!opt.per_layer) {
-    std::vector<int> all(units.size());
-    std::iota(all.begin(), all.end(), 0);
+    std::vector<int> everyone(units.size());
+    std::iota(everyone.begin(), everyone.end(), 0);
     if (opt.use_threshold) {
       select(
-          units, sets, all, opt.min_units, [&](const Unit& u) { return u.score <= opt.threshold; },
-          [] { return false; });
+          units, sets, everyone, opt.min_units,
+          [&](const Unit& u) { return u.score <= opt.threshold; }, [] { return false; });
     } else {
       int64_t total = 0, removed = 0;
       for (auto& s : sets) total += s.channels;
       const auto target =
           static_cast<int64_t>(std::floor(opt.percent * static_cast<double>(total)));
       select(
-          units, sets, all, opt.min_units,
+          units, sets, everyone, opt.min_units,
           [&](const Unit& u) {
             removed += static_cast<int64_t>(u.channels.size());
             return true;
@@ -267,30 +319,72 @@ ChannelPruneReport prune_channels(Module& model, const ChannelPruneOptions& opt)
     }
   }
 
-  // Per-block drop flags, then rebuild.
+  // Kept channels per block, then rebuild the blocks that changed (and a ResNet's fc).
+  std::vector<BlockKeep> keep(blocks.size());
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    const BlockSpec spec = blocks[b].block->spec();
+    keep[b].in = all(spec.in_channels);
+    keep[b].k1 = keep[b].k2 = all(spec.mid_channels);
+    keep[b].out = all(spec.out_channels);
+  }
+  std::vector<int64_t> fc_keep;
   ChannelPruneReport report;
-  size_t si = 0;
-  for (const BlockRef& r : blocks) {
-    const BlockSpec spec = r.block->spec();
-    std::vector<bool> drop1(static_cast<size_t>(spec.mid_channels), false), drop2 = drop1;
-    bool any = false;
-    for (; si < sets.size() && sets[si].ref.block == r.block; ++si) {
-      PruneSet& s = sets[si];
-      int64_t after = s.channels;
-      for (int u : s.units) {
-        if (!units[u].pruned) continue;
-        any = true;
-        for (int64_t c : units[u].channels) {
-          (s.kind == SetKind::kBn2 ? drop2 : drop1)[static_cast<size_t>(c)] = true;
-          if (s.kind == SetKind::kGrouped) drop2[static_cast<size_t>(c)] = true;
-          --after;
+  for (const PruneSet& s : sets) {
+    std::vector<int64_t> kept_channels;
+    for (int u : s.units)
+      if (!units[u].pruned)
+        kept_channels.insert(kept_channels.end(), units[u].channels.begin(),
+                             units[u].channels.end());
+    std::sort(kept_channels.begin(), kept_channels.end());
+    const auto after = static_cast<int64_t>(kept_channels.size());
+    report.sets.push_back({s.name, s.channels, after});
+    report.channels_before += s.channels;
+    report.channels_after += after;
+    if (after == s.channels) continue;
+    BlockKeep& k = keep[s.first];
+    k.changed = true;
+    switch (s.kind) {
+      case SetKind::kBn1:
+        k.k1 = kept_channels;
+        break;
+      case SetKind::kBn2:
+        k.k2 = kept_channels;
+        break;
+      case SetKind::kGrouped:
+        k.k1 = k.k2 = kept_channels;
+        break;
+      case SetKind::kResidual:
+        for (size_t m = s.first; m <= s.last; ++m) {
+          keep[m].changed = true;
+          keep[m].out = kept_channels;
+          if (m > s.first) keep[m].in = kept_channels;
         }
-      }
-      report.sets.push_back({s.name, s.channels, after});
-      report.channels_before += s.channels;
-      report.channels_after += after;
+        if (s.last + 1 < blocks.size()) {
+          keep[s.last + 1].changed = true;
+          keep[s.last + 1].in = kept_channels;
+        } else {
+          fc_keep = kept_channels;
+        }
+        break;
     }
-    if (any) rebuild(*r.block, drop1, drop2);
+  }
+  for (size_t b = 0; b < blocks.size(); ++b)
+    if (keep[b].changed) rebuild(*blocks[b].block, keep[b]);
+  if (!fc_keep.empty()) {
+    for (auto& [name, child] : model.named_children()) {
+      auto* fc = dynamic_cast<Linear*>(child.get());
+      if (name != "fc" || !fc) continue;
+      const Tensor& w = fc->param("weight");
+      auto nfc = std::make_shared<Linear>(static_cast<int64_t>(fc_keep.size()), w.size(0),
+                                          fc->has_param("bias"));
+      nfc->set_parameter("weight", index_channels(w, 1, fc_keep), w.requires_grad());
+      if (fc->has_param("bias"))
+        nfc->set_parameter("bias", fc->param("bias").clone().detach(),
+                           fc->param("bias").requires_grad());
+      nfc->train(fc->is_training());
+      model.replace_module("fc", nfc);
+      break;
+    }
   }
   return report;
 }

@@ -17,17 +17,26 @@
 //     channels in bn1 AND bn2 (conv1 rows, bn1, conv2 rows of group k, bn2, conv3 columns); its
 //     score is the largest |gamma| among them, so it goes only if all of them are small. conv2
 //     keeps its channels per group and loses one group per pruned unit, so groups stay valid.
-// What is left alone: the residual-tied channels (every block's output = last BN + shortcut, and
-// the downsample branch), i.e. the stage outputs C2..C5. They are tied by the additions across
-// whole runs of identity blocks, reach back into the stem when a stage starts without a downsample,
-// and are the interface to the FPN neck / fc, so pruning them would need a matching edit outside
-// the backbone; the original network slimming leaves them too. feature_channels() is unchanged.
+// Residual-tied channels (every block's output = last BN + shortcut): by default left alone. They
+// are the stage outputs C2..C5, the interface to the FPN neck, so pruning them needs a matching
+// edit outside the backbone; the original network slimming leaves them too. With
+// prune_residual = true they are pruned together: a residual group is a block with a downsample
+// branch plus the identity blocks that follow it (across stage boundaries, since identity
+// shortcuts tie them); its channel c scores max(|gamma_c|) over the downsample BN and every
+// member's last BN (bn2 / bn3), so it goes only if small everywhere. Pruning c removes the
+// downsample conv / BN rows, every member's last conv / BN rows, the input columns of every later
+// member's conv1 and of the next block's conv1 and downsample conv, or, for the model's last
+// group, the input columns of a child "fc" that is an nn::Linear (nn::ResNet); any other consumer
+// (a detector neck) must be adapted by the caller. Blocks before the first downsample are tied to
+// the stem and never pruned this way. Stage output channels change, and SmNasBackbone's cached
+// feature_channels() then no longer match (nn::ResNet's are read from the layers).
 //
 // Exactness: a pruned channel with gamma = 0 and beta = 0 carries 0 after its BN (+ ReLU), so the
 // next conv never saw it; in eval mode the pruned model's outputs then equal the original's.
-// (Bottleneck bn2 channels: 0 enters conv3; bn1 channels: 0 enters conv2.) Only BatchNorm2d +
-// plain Conv2d blocks are supported: GroupNorm ties channels into groups, and WSConv2d's weight
-// standardization depends on every input channel; both throw ConfigError.
+// (Bottleneck bn2 channels: 0 enters conv3; bn1 channels: 0 enters conv2; a residual channel with
+// gamma = beta = 0 in the downsample BN and every member's last BN is relu(0 + 0) = 0 throughout.)
+// Only BatchNorm2d + plain Conv2d blocks are supported: GroupNorm ties channels into groups, and
+// WSConv2d's weight standardization depends on every input channel; both throw ConfigError.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
@@ -47,12 +56,14 @@ struct ChannelPruneOptions {
   // prunes floor(percent * its channels), and the threshold is relative to the set's largest score
   // (prune score <= threshold * max score).
   bool per_layer = false;
+  // Also prune the residual-tied channels by residual group (see above); off by default.
+  bool prune_residual = false;
   // Every set keeps at least this many units (channels, or groups for grouped convs); >= 1.
   int64_t min_units = 1;
 };
 
 // One prunable set after pruning, e.g. {"layer1.0.bn1", 64, 40}; grouped sets are named
-// "layer2.0.bn1+bn2" and count channels of bn1 (== bn2).
+// "layer2.0.bn1+bn2" and count channels of bn1 (== bn2); residual groups "layer2.0-layer2.1.out".
 struct PrunedSet {
   std::string name;
   int64_t before = 0, after = 0;

@@ -11,7 +11,7 @@ namespace {
 constexpr const char* kWho = "prune.layer";
 
 bool removable(const BlockRef& r) {
-  return !r.block->spec().has_downsample() && r.layer->size() > 1;
+  return !has_downsample(*r.block) && r.layer->size() > 1;
 }
 }  // namespace
 
@@ -67,7 +67,7 @@ LayerPruneResult prune_layer(Module& model, const std::string& path) {
     if (r.path != path) continue;
     DF_CHECK(r.layer->size() > 1, ConfigError, "[", kWho, "] cannot remove ", path,
              ": it is the only block of layer", r.stage + 1);
-    DF_CHECK(!r.block->spec().has_downsample(), ConfigError, "[", kWho, "] cannot remove ", path,
+    DF_CHECK(!has_downsample(*r.block), ConfigError, "[", kWho, "] cannot remove ", path,
              ": it has a downsample branch (stride or channel change)");
     LayerPruneResult res;
     res.removed = path;

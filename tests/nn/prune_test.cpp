@@ -6,6 +6,7 @@
 
 #include "autograd/reduction.h"
 #include "nas/profiler/flops.h"
+#include "nn/linear.h"
 #include "nn/optim/sgd.h"
 #include "nn/prune/channel_pruning.h"
 #include "nn/prune/layer_pruning.h"
@@ -175,27 +176,6 @@ TEST(PruneChannels, PerLayerPercentAndMinUnits) {
   EXPECT_EQ(m.forward(input()).shape(), (Shape{2, 32, 4, 4}));
 }
 
-TEST(PruneChannels, ResNet18TrainsAfterPruning) {
-  auto r = resnet18(10);
-  test::randomize_norms(*r);
-  const int64_t macs0 = nas::profile_cost(*r, {1, 3, 32, 32}).macs;
-  ChannelPruneOptions opt;
-  opt.percent = 0.3;
-  prune_channels(*r, opt);
-  EXPECT_LT(nas::profile_cost(*r, {1, 3, 32, 32}).macs, macs0);
-  EXPECT_EQ(r->feature_channels(), (std::vector<int64_t>{64, 128, 256, 512}));
-  r->train();
-  ParamGroup base;
-  base.lr = 0.01;
-  base.bn_sparsity_lambda = 1e-5;
-  SGD opt2(split_decay_groups(r->named_parameters(), base));
-  Tensor x = test::randn({2, 3, 32, 32}, DType::f32, 5);
-  Tensor loss = mean(mul(r->forward(x), r->forward(x)));
-  loss.backward();
-  opt2.step();
-  EXPECT_TRUE(std::isfinite(loss.item()));
-}
-
 TEST(PruneChannels, Errors) {
   TinyResNet m(false);
   ChannelPruneOptions bad;
@@ -295,4 +275,77 @@ TEST(PruneChannels, BottleneckTrainsAfterPruning) {
   opt.percent = 0.3;
   prune_channels(m, opt);
   train_step(m);
+}
+
+namespace {
+// Zeroes gamma / beta of `chans` in the downsample BN and every member's last BN of the blocks.
+void zero_residual(Module& m, const std::vector<std::pair<std::string, size_t>>& members,
+                   const std::vector<int64_t>& chans) {
+  for (auto& [stage, i] : members) {
+    ResNetBlock& b = block(m, stage, i);
+    test::zero_channels(b.child(b.bottleneck() ? "bn3" : "bn2"), chans);
+    if (b.named_children().back().first == "downsample")
+      test::zero_channels(b.child("downsample").child("1"), chans);
+  }
+}
+}  // namespace
+
+TEST(PruneChannels, ResidualGroupsPrunedTogether) {
+  TinyResNet m(false);
+  test::randomize_norms(m);
+  zero_residual(m, {{"layer2", 0}, {"layer2", 1}}, {1, 5, 9});
+  // Channel 2 is zero everywhere but in layer2.1's bn2, so it must stay.
+  zero_residual(m, {{"layer2", 0}}, {2});
+  m.eval();
+  Tensor want = m.forward(input());
+  const int64_t macs0 = macs(m);
+  ChannelPruneOptions opt;
+  opt.use_threshold = true;
+  opt.prune_residual = true;
+  auto rep = prune_channels(m, opt);
+  ASSERT_EQ(rep.sets.size(), 8u);  // 6 bn1 sets + layer2.0-layer2.1.out + layer3.0-layer3.1.out
+  EXPECT_EQ(rep.sets[6].name, "layer2.0-layer2.1.out");
+  EXPECT_EQ(rep.sets[6].after, 13);
+  EXPECT_EQ(rep.sets[7].after, 32);
+  EXPECT_EQ(block(m, "layer2", 0).spec().out_channels, 13);
+  EXPECT_EQ(block(m, "layer2", 1).spec().in_channels, 13);
+  EXPECT_EQ(block(m, "layer3", 0).spec().in_channels, 13);
+  EXPECT_EQ(block(m, "layer3", 0).child("downsample").child("0").param("weight").size(1), 13);
+  EXPECT_EQ(block(m, "layer1", 0).spec().out_channels, 8);  // tied to the stem: left alone
+  EXPECT_LT(test::max_abs_diff(m.forward(input()), want), 1e-5);
+  EXPECT_LT(macs(m), macs0);
+  train_step(m);
+}
+
+TEST(PruneChannels, ResidualPruningOfResNet18PrunesFc) {
+  auto r = resnet18(10);
+  test::randomize_norms(*r);
+  zero_residual(*r, {{"layer4", 0}, {"layer4", 1}}, {0, 7, 100, 511});
+  zero_residual(*r, {{"layer3", 0}, {"layer3", 1}}, {3, 4});
+  r->eval();
+  Tensor x = test::randn({1, 3, 32, 32}, DType::f32, 9);
+  Tensor want = r->forward(x);
+  ChannelPruneOptions opt;
+  opt.use_threshold = true;
+  opt.prune_residual = true;
+  prune_channels(*r, opt);
+  EXPECT_EQ(r->feature_channels(), (std::vector<int64_t>{64, 128, 254, 508}));
+  EXPECT_EQ(r->child<Linear>("fc").in_features(), 508);
+  EXPECT_LT(test::max_abs_diff(r->forward(x), want), 1e-5);
+  // Then a global 30% slimming of the internal channels; fewer MACs and it still trains.
+  const int64_t macs0 = nas::profile_cost(*r, {1, 3, 32, 32}).macs;
+  ChannelPruneOptions pct;
+  pct.percent = 0.3;
+  prune_channels(*r, pct);
+  EXPECT_LT(nas::profile_cost(*r, {1, 3, 32, 32}).macs, macs0);
+  r->train();
+  ParamGroup base;
+  base.lr = 0.01;
+  base.bn_sparsity_lambda = 1e-5;
+  SGD sgd(split_decay_groups(r->named_parameters(), base));
+  Tensor x2 = test::randn({2, 3, 32, 32}, DType::f32, 5);
+  Tensor loss = mean(mul(r->forward(x2), r->forward(x2)));
+  loss.backward();
+  sgd.step();
+  EXPECT_TRUE(std::isfinite(loss.item()));
 }

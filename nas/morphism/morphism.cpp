@@ -223,6 +223,7 @@ nlohmann::json MorphAction::to_json() const {
         j["percent"] = channel.percent;
       j["per_layer"] = channel.per_layer;
       j["min_units"] = channel.min_units;
+      j["prune_residual"] = channel.prune_residual;
       break;
   }
   return j;
@@ -260,6 +261,7 @@ MorphAction MorphAction::from_json(const nlohmann::json& j) {
       a.channel.threshold = get<double>(j, "threshold", 0.0);
       a.channel.per_layer = get<bool>(j, "per_layer", false);
       a.channel.min_units = get<int64_t>(j, "min_units", 1);
+      a.channel.prune_residual = get<bool>(j, "prune_residual", false);
       break;
   }
   return a;

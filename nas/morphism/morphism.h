@@ -1,8 +1,9 @@
 // Student morphism with weight inheritance (Joint-DetNAS 3.1.2): f_evolve(S_old, a) -> S_new for
 // ResNet-family models (children "layer1".."layerN", Sequential of nn::ResNetBlock: nn::ResNet,
 // nas::SmNasBackbone, static subnets). f_evolve clones the model and edits the clone; the input
-// model is never touched. Stages are numbered from 1 ("layer<stage>"). No action changes the
-// stage output channels (feature_channels(), the FPN interface) or the stage strides.
+// model is never touched. Stages are numbered from 1 ("layer<stage>"). No action (except
+// channel_prune with prune_residual) changes the stage output channels (feature_channels(), the
+// FPN interface), and none changes the stage strides.
 //
 // Actions (plain data, JSON {"type": ..., ...}):
 //   add_layer   {"stage": s, "position": p}  inserts an identity block (stride 1, no downsample,
@@ -29,9 +30,10 @@
 //       shapes match.
 //   layer_prune {"block": "layer3.1"} or {} (least L1 norm, nn/prune/layer_pruning.h): removes a
 //       block without downsample from a stage with > 1 blocks; the rest keep their weights.
-//   channel_prune {"percent": 0.1} or {"threshold": 1e-3}, optional "per_layer", "min_units"
-//       (nn/prune/channel_pruning.h): network slimming of the blocks' internal channels; kept
-//       channels keep their weights and BN statistics.
+//   channel_prune {"percent": 0.1} or {"threshold": 1e-3}, optional "per_layer", "min_units",
+//       "prune_residual" (nn/prune/channel_pruning.h): network slimming of the blocks' internal
+//       channels (and, with prune_residual, of the residual-tied stage outputs, which changes the
+//       backbone's feature channels); kept channels keep their weights and BN statistics.
 // Impossible actions (missing stage, moving the only block, pruning the only block, percent out of
 // range, ...) throw ConfigError naming the action and what is wrong.
 #pragma once

@@ -227,12 +227,19 @@ TEST(Morphism, JsonRoundTrip) {
                                   MorphAction::channel_prune(0.1),
                                   MorphAction::channel_prune(0.3, true),
                                   MorphAction::channel_prune_threshold(1e-3)};
+  MorphAction residual = MorphAction::channel_prune(0.2);
+  residual.channel.prune_residual = true;
+  residual.channel.min_units = 4;
+  all.push_back(residual);
   for (const auto& a : all) {
     const nlohmann::json j = a.to_json();
     const MorphAction b = MorphAction::from_json(nlohmann::json::parse(j.dump()));
     EXPECT_EQ(b.to_json(), j) << j.dump();
     EXPECT_TRUE(a == b);
   }
+  const MorphAction r = MorphAction::from_json(all.back().to_json());
+  EXPECT_TRUE(r.channel.prune_residual);
+  EXPECT_EQ(r.channel.min_units, 4);
   EXPECT_EQ(MorphAction::rearrange(3, false).to_json().dump(),
             R"({"direction":"to_prev","stage":3,"type":"rearrange"})");
   auto err = [](const std::string& s) {

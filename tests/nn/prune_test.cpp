@@ -4,6 +4,8 @@
 // groups stay valid, errors name what is wrong, and the pruned model still trains.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "autograd/reduction.h"
 #include "nas/profiler/flops.h"
 #include "nn/linear.h"
@@ -348,4 +350,36 @@ TEST(PruneChannels, ResidualPruningOfResNet18PrunesFc) {
   loss.backward();
   sgd.step();
   EXPECT_TRUE(std::isfinite(loss.item()));
+}
+
+// Item 7's training side on a real model: split_decay_groups flags every BN gamma (block and
+// downsample BNs, not convs or betas) and the fused SGD step adds lambda * sign(gamma), sign(0) =
+// 0.
+TEST(PruneChannels, BnSparsitySubgradientOnAResNet) {
+  TinyResNet m(true);
+  test::randomize_norms(m);
+  test::zero_channels(block(m, "layer2", 0).child("downsample").child("1"), {0, 1});
+  const double lambda = 0.05, lr = 0.1;
+  ParamGroup base;
+  base.lr = lr;
+  base.bn_sparsity_lambda = lambda;
+  auto groups = split_decay_groups(m.named_parameters(), base);
+  SGD sgd(groups);
+  std::map<std::string, std::vector<float>> before;  // copies (state_dict shares storage)
+  for (auto& [name, p] : m.named_parameters()) before[name] = p.to_vector<float>();
+  for (auto& [name, p] : m.named_parameters()) p.set_grad(Tensor::zeros(p.shape()));
+  sgd.step();
+  for (auto& [name, p] : m.named_parameters()) {
+    const std::vector<float>& b = before.at(name);
+    const std::vector<float> a = p.to_vector<float>();
+    const bool gamma = p.dim() == 1 && name.size() > 6 && name.substr(name.size() - 6) == "weight";
+    for (size_t i = 0; i < a.size(); ++i) {
+      const float sign = b[i] > 0 ? 1.f : (b[i] < 0 ? -1.f : 0.f);
+      const float want = gamma ? b[i] - static_cast<float>(lr * lambda) * sign : b[i];
+      ASSERT_NEAR(a[i], want, 1e-7) << name << "[" << i << "]";
+    }
+  }
+  EXPECT_EQ(
+      block(m, "layer2", 0).child("downsample").child("1").param("weight").to_vector<float>()[0],
+      0.f);
 }

@@ -277,3 +277,25 @@ TEST(Morphism, ImpossibleActionsNameWhatIsWrong) {
   has(MorphAction::channel_prune_threshold(-1), "threshold must be finite and >= 0");
   EXPECT_EQ(m.child<Sequential>("layer2").size(), 2u);
 }
+
+// GN + WS SM-NAS backbones: new and rebuilt blocks get the same conv / norm kinds, add_layer still
+// keeps the function exactly (GroupNorm gamma = beta = 0 gives 0), channel pruning refuses
+// (WSConv2d standardizes over the input channels).
+TEST(Morphism, GroupNormWeightStandardizedBackbone) {
+  SmNasBackboneOptions o;
+  o.weight_standardization = true;
+  o.norm_layer = [](int64_t c) { return std::make_shared<GroupNorm>(4, c); };
+  auto b = smnas_backbone("basicblock_8_1-21-21-12", o);
+  b->eval();
+  Tensor x = test::randn({2, 3, 32, 32}, DType::f32, 4);
+  Tensor want = b->forward(x);
+  auto n = f_evolve(*b, MorphAction::add_layer(2, 1));
+  EXPECT_EQ(test::max_abs_diff(n->forward(x), want), 0.0);
+  EXPECT_EQ(block(*n, "layer2", 1).child("conv1").type_name(), "WSConv2d");
+  EXPECT_EQ(block(*n, "layer2", 1).child("bn1").type_name(), "GroupNorm");
+  auto r = f_evolve(*n, MorphAction::rearrange(2, false));
+  EXPECT_EQ(block(*r, "layer1", 1).child("bn2").type_name(), "GroupNorm");
+  check_trains(*r, x);
+  const std::string e = error_of(*b, MorphAction::channel_prune(0.1));
+  EXPECT_NE(e.find("layer1.0.conv1 is a WSConv2d"), std::string::npos) << e;
+}

@@ -20,14 +20,15 @@ enum class SetKind { kBn1, kBn2, kGrouped, kResidual };
 
 struct Unit {
   int set = 0;
-  std::vector<int64_t> channels;  // bn1 channels (kBn1, kGrouped) or bn2 channels (kBn2)
+  // bn1 channels (kBn1, kGrouped: also bn2), bn2 channels (kBn2), block outputs (kResidual)
+  std::vector<int64_t> channels;
   double score = 0.0;
   bool pruned = false;
 };
 
 struct PruneSet {
   BlockRef ref;
-  size_t first = 0, last = 0;  // kResidual: block indices of the group's members
+  size_t first = 0, last = 0;  // block index; kResidual: first..last member
   SetKind kind = SetKind::kBn1;
   std::string name;
   std::vector<int> units;

@@ -48,7 +48,8 @@ namespace detforge::nn::prune {
 
 struct ChannelPruneOptions {
   // Percentage mode (default): prune floor(percent * channels) of the prunable channels, lowest
-  // score first; percent in [0, 1). Threshold mode: prune units with score <= threshold (>= 0).
+  // score first (a residual group's channel counts once); percent in [0, 1). Threshold mode: prune
+  // units with score <= threshold (>= 0).
   bool use_threshold = false;
   double percent = 0.1;
   double threshold = 0.0;

@@ -38,6 +38,8 @@ class DETFORGE_API GroupNorm : public Cloneable<GroupNorm> {
   Tensor forward(const Tensor& input) override;
   int64_t num_groups() const { return groups_; }
   int64_t num_channels() const { return channels_; }
+  double eps() const { return eps_; }
+  bool affine() const { return affine_; }
 
  private:
   int64_t groups_, channels_;

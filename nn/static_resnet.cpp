@@ -12,7 +12,8 @@
 namespace detforge::nn {
 
 StaticResNet::StaticResNet(const ResNetStemSpec& stem,
-                           const std::vector<std::vector<BlockSpec>>& stages, int64_t num_classes)
+                           const std::vector<std::vector<BlockSpec>>& stages, int64_t num_classes,
+                           bool init_weights)
     : stem_(stem), num_classes_(num_classes), num_stages_(stages.size()) {
   DF_CHECK(stem.kind == "torchvision" || stem.kind == "ofa" || stem.kind == "small", ConfigError,
            "[nn.StaticResNet] stem kind must be torchvision, ofa or small, got ", stem.kind);
@@ -52,6 +53,7 @@ StaticResNet::StaticResNet(const ResNetStemSpec& stem,
     register_module("layer" + std::to_string(s + 1), layer);
   }
   if (num_classes > 0) register_module("fc", std::make_shared<Linear>(c, num_classes));
+  if (!init_weights) return;
   apply([&](Module& m) {
     if (auto* cv = dynamic_cast<Conv2d*>(&m)) init::kaiming_normal_(cv->param("weight"), "fan_out");
   });

@@ -35,8 +35,10 @@ struct ResNetStemSpec {
 class DETFORGE_API StaticResNet : public Cloneable<StaticResNet> {
  public:
   // Throws ConfigError for an unknown stem kind, an empty stage or mismatched block channels.
+  // init_weights: torchvision's init (kaiming_normal fan_out on convs); false leaves the layers'
+  // default init (for extraction, which overwrites every tensor).
   StaticResNet(const ResNetStemSpec& stem, const std::vector<std::vector<BlockSpec>>& stages,
-               int64_t num_classes = 0);
+               int64_t num_classes = 0, bool init_weights = true);
   std::string type_name() const override { return "StaticResNet"; }
   Tensor forward(const Tensor& input) override;
   std::vector<Tensor> forward_features(const Tensor& input);

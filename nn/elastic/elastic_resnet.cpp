@@ -87,9 +87,12 @@ Tensor ElasticResNetBlock::forward(const Tensor& x) {
   return relu(add(y, child("downsample").forward(x)));
 }
 
-// ---------------------------------------------------------------- ElasticResNet
-ElasticResNet::ElasticResNet(const ElasticResNetOptions& o)
-    : opt_(o), expansion_(o.bottleneck ? 4 : 1) {
+// ---------------------------------------------------------------- rules
+namespace {
+int64_t expansion_of(const ElasticResNetOptions& o) {
+  return o.bottleneck ? 4 : 1;
+}
+void validate(const ElasticResNetOptions& o) {
   const char* who = "[nn.ElasticResNet]";
   DF_CHECK(!o.stages.empty() && o.planes.size() == o.stages.size(), ConfigError, who,
            " needs one planes entry per stage, got ", o.planes.size(), " planes for ",
@@ -100,6 +103,7 @@ ElasticResNet::ElasticResNet(const ElasticResNetOptions& o)
            " stem_channels and in_channels must be positive, num_classes >= 0");
   for (size_t s = 0; s < o.stages.size(); ++s) {
     const StageChoices& sc = o.stages[s];
+    DF_CHECK(o.planes[s] > 0, ConfigError, who, " planes[", s, "] must be positive");
     DF_CHECK(sc.kernel_sizes.empty(), ConfigError, who, " stages[", s,
              "]: kernel sizes are not searchable in a ResNet");
     DF_CHECK(o.bottleneck || sc.expand_ratios.empty(), ConfigError, who, " stages[", s,
@@ -111,10 +115,77 @@ ElasticResNet::ElasticResNet(const ElasticResNetOptions& o)
     for (double e : sc.expand_ratios)
       DF_CHECK(e > 0, ConfigError, who, " stages[", s, "]: expand ratio must be > 0, got ", e);
   }
-  space_.block_type = o.bottleneck ? "bottleneck" : "basic";
-  space_.input_resolution = o.input_resolution;
-  space_.stages = o.stages;
+}
+}  // namespace
 
+SearchSpace elastic_resnet_space(const ElasticResNetOptions& o) {
+  validate(o);
+  SearchSpace sp;
+  sp.block_type = o.bottleneck ? "bottleneck" : "basic";
+  sp.input_resolution = o.input_resolution;
+  sp.stages = o.stages;
+  return sp;
+}
+
+ResNetStemSpec elastic_resnet_stem(const ElasticResNetOptions& o) {
+  ResNetStemSpec st;
+  st.kind = o.stem;
+  st.in_channels = o.in_channels;
+  st.channels = o.stem_channels;
+  // OFA: mid = make_divisible(stem // 2, 8).
+  st.mid_channels =
+      o.stem == "ofa" ? make_divisible(static_cast<double>(o.stem_channels / 2), 8) : 32;
+  return st;
+}
+
+int64_t elastic_resnet_stage_channels(const ElasticResNetOptions& o, size_t s, double w) {
+  return make_divisible(static_cast<double>(o.planes.at(s) * expansion_of(o)) * w, 8);
+}
+
+int64_t elastic_resnet_mid_channels(int64_t out, double e) {
+  // Python's round(): half to even (the default floating-point rounding mode).
+  return make_divisible(std::nearbyint(static_cast<double>(out) * e), 8);
+}
+
+namespace {
+std::vector<std::vector<BlockSpec>> specs_of(const ElasticResNetOptions& o, const SearchSpace& sp,
+                                             const ArchConfig& cfg) {
+  sp.check(cfg, "nn.ElasticResNet");
+  std::vector<std::vector<BlockSpec>> out;
+  int64_t in = o.stem_channels;
+  for (size_t s = 0; s < cfg.stages.size(); ++s) {
+    const StageConfig& st = cfg.stages[s];
+    const int64_t c = elastic_resnet_stage_channels(o, s, st.width_mult);
+    DF_CHECK(st.channels == 0 || st.channels == c, ConfigError, "[nn.ElasticResNet] stages[", s,
+             "].channels: ", st.channels, " disagrees with width_mult ", st.width_mult, " (", c,
+             " channels)");
+    std::vector<BlockSpec> blocks;
+    for (int64_t b = 0; b < st.depth; ++b) {
+      BlockSpec bs;
+      bs.bottleneck = o.bottleneck;
+      bs.in_channels = in;
+      bs.out_channels = c;
+      bs.stride = (b == 0 && s > 0) ? 2 : 1;
+      const double e = st.expand_ratios.empty() ? 1.0 / expansion_of(o) : st.expand_ratios[b];
+      bs.mid_channels = o.bottleneck ? elastic_resnet_mid_channels(c, e) : c;
+      blocks.push_back(bs);
+      in = c;
+    }
+    out.push_back(std::move(blocks));
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<std::vector<BlockSpec>> elastic_resnet_block_specs(const ElasticResNetOptions& o,
+                                                               const ArchConfig& cfg) {
+  return specs_of(o, elastic_resnet_space(o), cfg);
+}
+
+// ---------------------------------------------------------------- ElasticResNet
+ElasticResNet::ElasticResNet(const ElasticResNetOptions& o)
+    : opt_(o), space_(elastic_resnet_space(o)) {
+  const int64_t expansion = expansion_of(o);
   const ResNetStemSpec st = stem_spec();
   if (o.stem == "ofa") {
     register_module("conv1", econv(o.in_channels, st.mid_channels, 3, 2));
@@ -140,8 +211,8 @@ ElasticResNet::ElasticResNet(const ElasticResNetOptions& o)
       max_mid = 0;
       for (int64_t out : outs) {
         for (double e :
-             sc.expand_ratios.empty() ? std::vector<double>{1.0 / expansion_} : sc.expand_ratios)
-          max_mid = std::max(max_mid, mid_channels(out, e));
+             sc.expand_ratios.empty() ? std::vector<double>{1.0 / expansion} : sc.expand_ratios)
+          max_mid = std::max(max_mid, elastic_resnet_mid_channels(out, e));
       }
     }
     const int64_t n = max_of<int64_t>(sc.depths, 1);
@@ -172,51 +243,15 @@ ElasticResNet::ElasticResNet(const ElasticResNetOptions& o)
 }
 
 ResNetStemSpec ElasticResNet::stem_spec() const {
-  ResNetStemSpec st;
-  st.kind = opt_.stem;
-  st.in_channels = opt_.in_channels;
-  st.channels = opt_.stem_channels;
-  st.mid_channels = opt_.stem == "ofa" ? make_divisible(opt_.stem_channels / 2, 8) : 32;
-  return st;
+  return elastic_resnet_stem(opt_);
 }
 
 int64_t ElasticResNet::stage_out_channels(size_t s, double w) const {
-  return make_divisible(static_cast<double>(opt_.planes.at(s) * expansion_) * w, 8);
-}
-
-int64_t ElasticResNet::mid_channels(int64_t out, double e) const {
-  // Python's round(): half to even (the default floating-point rounding mode).
-  return make_divisible(std::nearbyint(static_cast<double>(out) * e), 8);
+  return elastic_resnet_stage_channels(opt_, s, w);
 }
 
 std::vector<std::vector<BlockSpec>> ElasticResNet::block_specs(const ArchConfig& cfg) const {
-  space_.check(cfg, "nn.ElasticResNet");
-  std::vector<std::vector<BlockSpec>> out;
-  int64_t in = opt_.stem_channels;
-  for (size_t s = 0; s < cfg.stages.size(); ++s) {
-    const StageConfig& st = cfg.stages[s];
-    const int64_t c = stage_out_channels(s, st.width_mult);
-    DF_CHECK(st.channels == 0 || st.channels == c, ConfigError, "[nn.ElasticResNet] stages[", s,
-             "].channels: ", st.channels, " disagrees with width_mult ", st.width_mult, " (", c,
-             " channels)");
-    std::vector<BlockSpec> blocks;
-    for (int64_t b = 0; b < st.depth; ++b) {
-      BlockSpec sp;
-      sp.bottleneck = opt_.bottleneck;
-      sp.in_channels = in;
-      sp.out_channels = c;
-      sp.stride = (b == 0 && s > 0) ? 2 : 1;
-      if (!opt_.bottleneck)
-        sp.mid_channels = c;
-      else
-        sp.mid_channels =
-            mid_channels(c, st.expand_ratios.empty() ? 1.0 / expansion_ : st.expand_ratios[b]);
-      blocks.push_back(sp);
-      in = c;
-    }
-    out.push_back(std::move(blocks));
-  }
-  return out;
+  return specs_of(opt_, space_, cfg);
 }
 
 void ElasticResNet::set_active(const ArchConfig& cfg) {
@@ -255,7 +290,8 @@ Tensor ElasticResNet::forward(const Tensor& x) {
 }
 
 std::shared_ptr<StaticResNet> ElasticResNet::extract(const ArchConfig& cfg) const {
-  auto net = std::make_shared<StaticResNet>(stem_spec(), block_specs(cfg), opt_.num_classes);
+  auto net = std::make_shared<StaticResNet>(stem_spec(), block_specs(cfg), opt_.num_classes,
+                                            /*init_weights=*/false);
   // Every slice is a prefix of the same-named max-size tensor (fixed kernels, no index lists).
   const StateDict src = state_dict();
   NoGradGuard ng;

@@ -102,16 +102,26 @@ class DETFORGE_API ElasticResNet : public Cloneable<ElasticResNet, Supernet> {
   ResNetStemSpec stem_spec() const;
   // The blocks (channels, strides) cfg selects; checks cfg like set_active.
   std::vector<std::vector<BlockSpec>> block_specs(const ArchConfig& cfg) const;
-  // Output channels of stage s at width_mult w / mid channels for out channels and expand e.
   int64_t stage_out_channels(size_t s, double w) const;
-  int64_t mid_channels(int64_t out, double e) const;
 
  private:
   ElasticResNetOptions opt_;
   SearchSpace space_;
-  int64_t expansion_;
   std::vector<int64_t> active_depth_;
 };
+
+// The rules above as free functions of the options, usable without building the supernet (cheap:
+// FLOPs / latency estimates, tests). The options are validated as by the constructor.
+DETFORGE_API SearchSpace elastic_resnet_space(const ElasticResNetOptions& options);
+DETFORGE_API ResNetStemSpec elastic_resnet_stem(const ElasticResNetOptions& options);
+// Output channels of stage s at width_mult w.
+DETFORGE_API int64_t elastic_resnet_stage_channels(const ElasticResNetOptions& options, size_t s,
+                                                   double w);
+// Bottleneck mid channels for `out` output channels and expand ratio e.
+DETFORGE_API int64_t elastic_resnet_mid_channels(int64_t out, double e);
+// The blocks cfg selects; ConfigError naming the key path when cfg is outside the space.
+DETFORGE_API std::vector<std::vector<BlockSpec>> elastic_resnet_block_specs(
+    const ElasticResNetOptions& options, const ArchConfig& cfg);
 
 // OFA's make_divisible(v, divisor) (min value = divisor).
 DETFORGE_API int64_t make_divisible(double v, int64_t divisor = 8);

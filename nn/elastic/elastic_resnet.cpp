@@ -341,6 +341,18 @@ ElasticResNetOptions ofa_resnet50_options(int64_t num_classes) {
   return o;
 }
 
+ElasticResNetOptions small_resnet_options(int64_t num_classes, int64_t in_channels) {
+  ElasticResNetOptions o;
+  o.stem = "small";
+  o.stem_channels = 16;
+  o.in_channels = in_channels;
+  o.num_classes = num_classes;
+  o.planes = {16, 32, 64};
+  o.input_resolution = 28;
+  for (int s = 0; s < 3; ++s) o.stages.push_back(StageChoices{{1, 2, 3}, {0.5, 0.75, 1.0}, {}, {}});
+  return o;
+}
+
 std::shared_ptr<ElasticResNet> joint_detnas_resnet(bool bottleneck, int64_t num_classes) {
   return std::make_shared<ElasticResNet>(joint_detnas_resnet_options(bottleneck, num_classes));
 }

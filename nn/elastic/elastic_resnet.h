@@ -129,6 +129,11 @@ DETFORGE_API int64_t make_divisible(double v, int64_t divisor = 8);
 DETFORGE_API ElasticResNetOptions joint_detnas_resnet_options(bool bottleneck,
                                                               int64_t num_classes = 0);
 DETFORGE_API ElasticResNetOptions ofa_resnet50_options(int64_t num_classes = 0);
+// A small fast supernet for 28x28 classification (train-cls on Fashion-MNIST): "small" stem of 16
+// channels, basic blocks, 3 stages of planes 16, 32, 64 (strides 1, 2, 2), depth {1, 2, 3} and
+// width {0.5, 0.75, 1.0} per stage; input_resolution 28.
+DETFORGE_API ElasticResNetOptions small_resnet_options(int64_t num_classes = 10,
+                                                       int64_t in_channels = 1);
 DETFORGE_API std::shared_ptr<ElasticResNet> joint_detnas_resnet(bool bottleneck,
                                                                 int64_t num_classes = 0);
 DETFORGE_API std::shared_ptr<ElasticResNet> ofa_resnet50(int64_t num_classes = 0);

@@ -317,6 +317,55 @@ std::shared_ptr<Module> ElasticResNet::extract_subnet(const ArchConfig& cfg) con
   return extract(cfg);
 }
 
+// ---------------------------------------------------------------- MACs
+int64_t elastic_resnet_macs(const ElasticResNetOptions& o, const ArchConfig& cfg, int64_t h,
+                            int64_t w) {
+  const auto specs = elastic_resnet_block_specs(o, cfg);
+  const ResNetStemSpec st = elastic_resnet_stem(o);
+  auto out_size = [](int64_t x, int64_t k, int64_t s, int64_t p) {
+    return (x + 2 * p - k) / s + 1;
+  };
+  int64_t macs = 0;
+  // A conv of k x k from cin to cout with stride s and padding k / 2 on the current h x w.
+  auto conv = [&](int64_t& ch, int64_t& cw, int64_t cin, int64_t cout, int64_t k, int64_t s) {
+    ch = out_size(ch, k, s, k / 2);
+    cw = out_size(cw, k, s, k / 2);
+    macs += ch * cw * cout * cin * k * k;
+  };
+  if (st.kind == "torchvision") {
+    conv(h, w, st.in_channels, st.channels, 7, 2);
+  } else if (st.kind == "small") {
+    conv(h, w, st.in_channels, st.channels, 3, 1);
+  } else {
+    conv(h, w, st.in_channels, st.mid_channels, 3, 2);
+    conv(h, w, st.mid_channels, st.mid_channels, 3, 1);
+    conv(h, w, st.mid_channels, st.channels, 3, 1);
+  }
+  if (st.kind != "small") {
+    h = out_size(h, 3, 2, 1);
+    w = out_size(w, 3, 2, 1);
+  }
+  int64_t c = st.channels;
+  for (const auto& stage : specs)
+    for (const BlockSpec& b : stage) {
+      if (b.has_downsample()) {
+        int64_t dh = h, dw = w;
+        conv(dh, dw, b.in_channels, b.out_channels, 1, b.stride);
+      }
+      if (!b.bottleneck) {
+        conv(h, w, b.in_channels, b.mid_channels, 3, b.stride);
+        conv(h, w, b.mid_channels, b.out_channels, 3, 1);
+      } else {
+        conv(h, w, b.in_channels, b.mid_channels, 1, 1);
+        conv(h, w, b.mid_channels, b.mid_channels, 3, b.stride);
+        conv(h, w, b.mid_channels, b.out_channels, 1, 1);
+      }
+      c = b.out_channels;
+    }
+  if (o.num_classes > 0) macs += c * o.num_classes;
+  return macs;
+}
+
 // ---------------------------------------------------------------- presets
 ElasticResNetOptions joint_detnas_resnet_options(bool bottleneck, int64_t num_classes) {
   ElasticResNetOptions o;

@@ -23,7 +23,11 @@
 //     stride != 1 or active in != active out, else the identity is used (what a static
 //     ResNetBlock of the active channels does).
 //   - the stem is not elastic (fixed width), see ElasticResNetOptions::stem.
-//   - StageConfig::channels must be 0 or the derived `out`; base_channels is ignored.
+//   - StageConfig::channels must be 0 or the derived `out`; base_channels and input_resolution
+//     are ignored (the caller resizes the input).
+//   - extraction copies, for every tensor of the StaticResNet, the leading slice of the
+//     same-named supernet tensor (all slices are prefixes: fixed kernels, no index lists); the
+//     subnet gets the supernet's train / eval mode.
 //
 // Presets:
 //   joint_detnas_resnet(bottleneck): Joint-DetNAS's ETP backbone: torchvision stem, depths
@@ -37,8 +41,11 @@
 //     downsample is torchvision's strided 1x1 conv, not OFA's avgpool + 1x1 conv, so extracted
 //     subnets are plain ResNetBlocks.
 //
-// Cost: set_active only stores channel counts in the layers; forward allocates nothing beyond
-// the ops (output-prefix weight slices are views, see nn/elastic/elastic_layers.h).
+//   small_resnet_options(): a small fast space for 28x28 Fashion-MNIST classification.
+//
+// Cost: set_active only stores channel counts in the layers; forward adds nothing to the elastic
+// ops (an output prefix over all input channels is a view of the weight, an input-channel slice
+// one gather per layer: nn/elastic/elastic_layers.h).
 #pragma once
 #include <memory>
 #include <string>
@@ -125,6 +132,12 @@ DETFORGE_API std::vector<std::vector<BlockSpec>> elastic_resnet_block_specs(
 
 // OFA's make_divisible(v, divisor) (min value = divisor).
 DETFORGE_API int64_t make_divisible(double v, int64_t divisor = 8);
+
+// Multiply-accumulates of cfg's subnet for one height x width image, counted without building
+// anything, with nas/profiler/flops.h's convention (Conv2d and Linear MACs only): equals
+// nas::profile_cost(*extract(cfg), {1, C, height, width}).macs. For FLOPs-constrained sampling.
+DETFORGE_API int64_t elastic_resnet_macs(const ElasticResNetOptions& options, const ArchConfig& cfg,
+                                         int64_t height, int64_t width);
 
 DETFORGE_API ElasticResNetOptions joint_detnas_resnet_options(bool bottleneck,
                                                               int64_t num_classes = 0);

@@ -85,6 +85,8 @@ void expect_extract_equal(const ElasticResNetOptions& o, int64_t res, uint64_t s
     SCOPED_TRACE(arch_config_to_json(cfg).dump());
     net.set_active(cfg);
     EXPECT_EQ(net.active(), cfg);
+    EXPECT_EQ(elastic_resnet_macs(o, cfg, res, res),
+              nas::profile_cost(*net.extract(cfg), {1, o.in_channels, res, res}).macs);
     // eval
     net.eval();
     auto sub = net.extract(cfg);
@@ -367,7 +369,9 @@ TEST(ElasticResNet, TorchvisionWidthSubnetsHaveTorchvisionKeysShapesAndMacs) {
   auto sub = net.extract(cfg);
   auto ref = resnet50(1000);
   expect_same_keys_and_shapes(*sub, *ref);
-  // MACs at 112 (4x cheaper than 224; every layer's MACs scale the same way).
+  // resnet50's MACs at 224 from the rules alone (4.09 GMACs, nas/profiler/flops.h's convention),
+  // and both models profiled at 112 (4x cheaper than 224).
+  EXPECT_EQ(elastic_resnet_macs(o, cfg, 224, 224), 4089184256);
   EXPECT_EQ(nas::profile_cost(*sub, {1, 3, 112, 112}).macs,
             nas::profile_cost(*ref, {1, 3, 112, 112}).macs);
   // resnet50's weights load strictly into the extracted subnet.

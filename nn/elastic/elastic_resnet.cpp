@@ -266,6 +266,19 @@ void ElasticResNet::set_active(const ArchConfig& cfg) {
   active_ = cfg;
 }
 
+void ElasticResNet::reorganize_channels() {
+  for (size_t s = 0; s < opt_.stages.size(); ++s) {
+    auto& layer = child<Sequential>("layer" + std::to_string(s + 1));
+    for (size_t b = 0; b < layer.size(); ++b) {
+      Module& blk = layer[b];
+      auto conv = [&](const char* n) -> ElasticConv2d& { return blk.child<ElasticConv2d>(n); };
+      auto bn = [&](const char* n) { return &blk.child<ElasticBatchNorm2d>(n); };
+      if (opt_.bottleneck) sort_channels_by_importance(conv("conv2"), bn("bn2"), conv("conv3"));
+      sort_channels_by_importance(conv("conv1"), bn("bn1"), conv("conv2"));
+    }
+  }
+}
+
 std::vector<Tensor> ElasticResNet::forward_features(const Tensor& x) {
   Tensor y = relu(child("bn1").forward(child("conv1").forward(x)));
   if (opt_.stem == "ofa") {

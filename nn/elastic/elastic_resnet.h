@@ -105,6 +105,13 @@ class DETFORGE_API ElasticResNet : public Cloneable<ElasticResNet, Supernet> {
   std::shared_ptr<Module> extract_subnet(const ArchConfig& cfg) const override;
   std::shared_ptr<StaticResNet> extract(const ArchConfig& cfg) const;
 
+  // OFA's re_organize_middle_weights, before shrinking widths / expand ratios in progressive
+  // shrinking: in every block the mid channels are sorted by importance (L1 of the next conv's
+  // weights over each channel, nn::sort_channels_by_importance): bottleneck conv2 by conv3, then
+  // conv1 by conv2; basic conv1 by conv2. Function-preserving at every config whose mid channels
+  // are all active; block outputs (tied by the residual path) are not reordered.
+  void reorganize_channels();
+
   const ElasticResNetOptions& options() const { return opt_; }
   ResNetStemSpec stem_spec() const;
   // The blocks (channels, strides) cfg selects; checks cfg like set_active.

@@ -208,6 +208,31 @@ TEST(ElasticResNet, Float64GradcheckOnActiveAndInactiveSlices) {
   EXPECT_TRUE(r.ok) << r.message;
 }
 
+TEST(ElasticResNet, ReorganizeChannelsPreservesTheFullMidNetworkAndSortsImportance) {
+  for (const auto& o : {small_joint(true), small_joint(false)}) {
+    ElasticResNet net(o);
+    randomize_bn(net, 41);
+    net.eval();
+    Tensor x = randn({1, 3, 32, 32}, DType::f32, 42);
+    NoGradGuard ng;
+    Tensor before = net.forward(x);
+    net.reorganize_channels();
+    DF_EXPECT_CLOSE(net.forward(x), before, 1e-5);
+    // conv1's outputs now come in decreasing importance for conv2.
+    Tensor w2 = net.submodule("layer2.0.conv2").param("weight");
+    std::vector<float> v = raw::contiguous(w2).to_vector<float>();
+    const int64_t out = w2.size(0), in = w2.size(1), kk = w2.size(2) * w2.size(3);
+    double prev = 1e30;
+    for (int64_t c = 0; c < in; ++c) {
+      double imp = 0;
+      for (int64_t r = 0; r < out; ++r)
+        for (int64_t j = 0; j < kk; ++j) imp += std::fabs(v[(r * in + c) * kk + j]);
+      EXPECT_LE(imp, prev + 1e-6) << "channel " << c;
+      prev = imp;
+    }
+  }
+}
+
 TEST(ElasticResNet, SafetensorsRoundTripReproducesOutputs) {
   ElasticResNetOptions o = small_joint(true);
   ElasticResNet a(o), b(o);

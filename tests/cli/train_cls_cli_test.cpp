@@ -71,12 +71,12 @@ nlohmann::json tiny_static() {
 
 nlohmann::json tiny_supernet() {
   return nlohmann::json::parse(R"({
-    "model": {"type": "elastic_cnn", "stem_channels": 4, "channels": [8, 12],
+    "model": {"type": "elastic_cnn", "stem_channels": 4, "channels": [6, 8],
               "depths": [1, 2], "width_mults": [0.5, 1.0], "kernel_sizes": [3, 5]},
-    "data": {"train_limit": 256, "test_limit": 100},
+    "data": {"train_limit": 96, "test_limit": 64},
     "optimizer": {"type": "sgd", "lr": 0.05},
-    "batch_size": 64, "epochs": 2, "seed": 5, "log_every": 2,
-    "eval": {"batch_size": 100, "random_subnets": 1, "bn_calib_batches": 2},
+    "batch_size": 32, "epochs": 2, "seed": 5, "log_every": 2,
+    "eval": {"batch_size": 64, "random_subnets": 1, "bn_calib_batches": 1},
     "supernet": {"sampler": {"kind": "sandwich", "num_random": 1},
                  "shrinking": {"order": "ips"}, "kd_weight": 1.0, "kd_temperature": 2.0}
   })");

@@ -56,6 +56,7 @@ int64_t SubnetSampler::subnets_per_step() const {
 
 std::vector<nn::ArchConfig> SubnetSampler::sample(const nn::SearchSpace& space) {
   std::vector<nn::ArchConfig> out;
+  if (space.size() == 1) return {space.largest()};  // e.g. the "fullnet" shrinking phase
   out.reserve(static_cast<size_t>(subnets_per_step()));
   if (opt_.kind == SamplerKind::sandwich) {
     out.push_back(space.largest());

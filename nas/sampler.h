@@ -6,6 +6,9 @@
 //             [largest, smallest, num_random uniform draws], in that order, so the largest
 //             subnet's logits are available as in-place distillation targets for the rest
 //
+// A space holding a single architecture (a progressive-shrinking "fullnet" phase) yields it once
+// per step, without drawing from the rng, whatever the kind.
+//
 // Draws use a std::mt19937_64 owned by the sampler (seedable; its state round-trips through a
 // string for checkpoints), and SearchSpace's `rng() % n` draws, so a seed gives the same
 // architectures on every platform.
@@ -39,7 +42,7 @@ class DETFORGE_API SubnetSampler {
   explicit SubnetSampler(SamplerOptions options = {}, uint64_t seed = 0);
   // The configs to train in one step, drawn from `space`.
   std::vector<nn::ArchConfig> sample(const nn::SearchSpace& space);
-  // Subnets per step.
+  // Subnets per step (for spaces with more than one architecture).
   int64_t subnets_per_step() const;
   const SamplerOptions& options() const { return opt_; }
   std::mt19937_64& rng() { return rng_; }

@@ -42,6 +42,13 @@ TEST(NasSampler, SandwichOrderAndCounts) {
   EXPECT_EQ(u.sample(sp).size(), 2u);
   SubnetSampler s0({SamplerKind::sandwich, 0}, 1);
   EXPECT_EQ(s0.sample(sp).size(), 2u);
+  // A single-architecture space (the fullnet phase) trains that net once per step.
+  SearchSpace one = largest_only(sp);
+  for (auto* smp : {&s, &u}) {
+    auto archs = smp->sample(one);
+    ASSERT_EQ(archs.size(), 1u);
+    EXPECT_EQ(archs[0], sp.largest());
+  }
 }
 
 TEST(NasSampler, ReproducibleAndResumable) {

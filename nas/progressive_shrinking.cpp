@@ -193,6 +193,25 @@ ShrinkOptions shrink_options_from_json(const nlohmann::json& j, const std::strin
                  key, "[", i, "]: expected an integer >= 1, got ", e.dump());
         o.phase_epochs.push_back(e.get<int64_t>());
       }
+    } else if (it.key() == "ofa_dims") {
+      DF_CHECK(it->is_array(), ConfigError, "[nas.shrinking] ", key,
+               ": expected an array of \"kernel\" | \"depth\" | \"expand\" | \"width\", got ",
+               it->dump());
+      o.ofa_dims.clear();
+      for (size_t i = 0; i < it->size(); ++i) {
+        const auto& e = (*it)[i];
+        const std::string d = e.is_string() ? e.get<std::string>() : "";
+        bool found = false;
+        for (ShrinkDim k : kAllDims)
+          if (d == dim_name(k)) {
+            DF_CHECK(std::find(o.ofa_dims.begin(), o.ofa_dims.end(), k) == o.ofa_dims.end(),
+                     ConfigError, "[nas.shrinking] ", key, "[", i, "]: \"", d, "\" repeated");
+            o.ofa_dims.push_back(k);
+            found = true;
+          }
+        DF_CHECK(found, ConfigError, "[nas.shrinking] ", key, "[", i,
+                 "]: expected \"kernel\", \"depth\", \"expand\" or \"width\", got ", e.dump());
+      }
     } else {
       throw ConfigError(str_cat("[nas.shrinking] ", key, ": unknown key"));
     }
@@ -202,7 +221,8 @@ ShrinkOptions shrink_options_from_json(const nlohmann::json& j, const std::strin
 
 ProgressiveShrinking::ProgressiveShrinking(const nn::SearchSpace& full,
                                            const ShrinkOptions& options, int64_t total_epochs)
-    : phases_(shrink_phases(full, options.order)) {
+    : phases_(options.order == ShrinkOrder::ofa ? ofa_phases(full, options.ofa_dims)
+                                                : shrink_phases(full, options.order)) {
   const int64_t n = static_cast<int64_t>(phases_.size());
   if (!options.phase_epochs.empty()) {
     DF_CHECK(static_cast<int64_t>(options.phase_epochs.size()) == n, ConfigError,

@@ -64,8 +64,13 @@ struct ShrinkOptions {
   // Epochs per phase; the last phase also runs every epoch after the sum. Empty: the epochs are
   // split evenly over the phases (earlier phases get the remainder).
   std::vector<int64_t> phase_epochs;
+  // OFA only: the dimensions shrunk, in order; the others are open from the first phase.
+  std::vector<ShrinkDim> ofa_dims{ShrinkDim::kernel, ShrinkDim::depth, ShrinkDim::expand,
+                                  ShrinkDim::width};
 };
-// {"order": "none" | "ofa" | "ips", "phase_epochs": [..]}; ConfigError naming `path`.<key>.
+// {"order": "none" | "ofa" | "ips", "phase_epochs": [..],
+//  "ofa_dims": ["kernel", "depth", "expand", "width"] (any order / subset; DetOFA: ["width",
+//  "expand"])}; ConfigError naming `path`.<key>.
 DETFORGE_API ShrinkOptions shrink_options_from_json(const nlohmann::json& j,
                                                     const std::string& path = "shrinking");
 

@@ -172,6 +172,12 @@ TEST(NasShrinking, SamplesStayInsideThePhase) {
   o.phase_epochs = {1, 1};
   EXPECT_THROW(ProgressiveShrinking(full, o, 8), ConfigError);
   EXPECT_THROW(shrink_options_from_json(nlohmann::json::parse(R"({"order":"bfs"})")), ConfigError);
+  auto od = shrink_options_from_json(
+      nlohmann::json::parse(R"({"order":"ofa","ofa_dims":["width","expand"]})"));
+  EXPECT_EQ(od.ofa_dims, (std::vector<ShrinkDim>{ShrinkDim::width, ShrinkDim::expand}));
+  EXPECT_EQ(ProgressiveShrinking(full, od, 10).phases().size(), 1u + 2 + 2);
+  EXPECT_THROW(shrink_options_from_json(nlohmann::json::parse(R"({"ofa_dims":["depht"]})")),
+               ConfigError);
 }
 
 }  // namespace

@@ -6,4 +6,5 @@ namespace detforge::cli {
 void add_run_op(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_profile(CLI::App& app);
+void add_train_cls(CLI::App& app);
 }  // namespace detforge::cli

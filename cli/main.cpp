@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   detforge::cli::add_run_op(app);
   detforge::cli::add_demo(app);
   detforge::cli::add_profile(app);
+  detforge::cli::add_train_cls(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,6 +5,7 @@
 
 #include "nas/config_util.h"
 #include "nas/elastic_cnn.h"
+#include "nn/elastic/elastic_resnet.h"
 #include "nn/activation.h"
 #include "nn/conv.h"
 #include "nn/linear.h"
@@ -57,6 +58,44 @@ std::shared_ptr<nn::Module> build_elastic_cnn(const ClsModelSpec& s) {
                                       s.num_classes);
 }
 
+// ElasticResNet (nn/elastic/elastic_resnet.h) from a preset, with optional per-stage overrides:
+// {"type": "elastic_resnet", "preset": "small" | "joint_detnas_basic" | "joint_detnas_bottleneck" |
+//  "ofa_resnet50", "planes": [..], "depths": [..], "width_mults": [..], "stem_channels": n}
+// "depths" / "width_mults" replace every stage's choices; "planes" sets the number of stages.
+std::shared_ptr<nn::Module> build_elastic_resnet(const ClsModelSpec& s) {
+  JsonReader r(s.spec, s.path, "train-cls");
+  r.allow({"type", "preset", "planes", "depths", "width_mults", "stem_channels"});
+  const std::string preset = r.get_string("preset", "small");
+  nn::ElasticResNetOptions o;
+  if (preset == "small")
+    o = nn::small_resnet_options(s.num_classes, s.in_channels);
+  else if (preset == "joint_detnas_basic" || preset == "joint_detnas_bottleneck")
+    o = nn::joint_detnas_resnet_options(preset == "joint_detnas_bottleneck", s.num_classes);
+  else if (preset == "ofa_resnet50")
+    o = nn::ofa_resnet50_options(s.num_classes);
+  else
+    r.fail("preset", "small, joint_detnas_basic, joint_detnas_bottleneck or ofa_resnet50");
+  o.in_channels = s.in_channels;
+  o.num_classes = s.num_classes;
+  if (r.has("planes")) {
+    o.planes = r.get_int_list("planes", {}, 1);
+    if (o.planes.empty()) r.fail("planes", "a non-empty list");
+    o.stages.resize(o.planes.size(), o.stages.back());
+  }
+  if (r.has("depths")) {
+    auto d = r.get_int_list("depths", {}, 1);
+    for (auto& st : o.stages) st.depths = d;
+  }
+  if (r.has("width_mults")) {
+    auto w = r.get_double_list("width_mults", {});
+    for (double v : w)
+      if (!(v > 0)) r.fail("width_mults", "positive numbers");
+    for (auto& st : o.stages) st.width_mults = w;
+  }
+  o.stem_channels = r.get_int("stem_channels", o.stem_channels, 1);
+  return std::make_shared<nn::ElasticResNet>(o);
+}
+
 std::mutex& registry_mutex() {
   static std::mutex m;
   return m;
@@ -76,6 +115,7 @@ void register_builtin_cls_models() {
   r.emplace("small_cnn", build_small_cnn);
   r.emplace("resnet", build_resnet);
   r.emplace("elastic_cnn", build_elastic_cnn);
+  r.emplace("elastic_resnet", build_elastic_resnet);
 }
 
 }  // namespace

@@ -103,7 +103,7 @@ Tensor ElasticConv2d::forward(const Tensor& x) {
   return elastic_conv2d(x, param("weight"), opt_param("bias"), opt_param("kernel_transform_7to5"),
                         opt_param("kernel_transform_5to3"), out, in, active_k_, {opt_.stride},
                         {active_k_ / 2 * opt_.dilation}, {opt_.dilation}, g,
-                        opt_.depthwise ? std::vector<int64_t>{} : out_index_);
+                        opt_.depthwise ? std::vector<int64_t>{} : out_index_, {}, &packed_);
 }
 
 std::shared_ptr<Conv2d> ElasticConv2d::extract(int64_t in) const {

@@ -10,6 +10,13 @@
 namespace detforge::autograd {
 namespace {
 
+thread_local bool t_leaf_accumulating = false;
+struct LeafModeGuard {
+  bool prev;
+  explicit LeafModeGuard(bool on) : prev(t_leaf_accumulating) { t_leaf_accumulating = on; }
+  ~LeafModeGuard() { t_leaf_accumulating = prev; }
+};
+
 Edge gradient_edge(const Tensor& t) {
   AutogradMeta* m = autograd_meta_if(t);
   if (m && m->grad_fn) return Edge{m->grad_fn, m->output_nr};
@@ -29,6 +36,7 @@ void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
   DF_CHECK(roots.size() == grads.size(), Error, "[backward] ", roots.size(), " roots but ",
            grads.size(), " gradients");
   NoGradGuard no_grad;
+  LeafModeGuard leaf_mode(capture == nullptr);
   std::vector<Edge> root_edges;
   for (size_t i = 0; i < roots.size(); ++i) {
     Edge e = gradient_edge(roots[i]);
@@ -119,6 +127,8 @@ void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
 }
 
 }  // namespace
+
+bool leaf_grads_accumulating() { return t_leaf_accumulating; }
 
 void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
   execute(roots, grads, retain_graph, nullptr);

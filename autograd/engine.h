@@ -17,4 +17,9 @@ DETFORGE_API std::vector<Tensor> grad(const std::vector<Tensor>& outputs,
                                       const std::vector<Tensor>& grad_outputs,
                                       bool retain_graph = false, bool allow_unused = false);
 
+// True while a backward() (not a grad()) pass runs on this thread: leaves' .grad receive the
+// gradients, so a node may add its contribution to a leaf's .grad in place and return an undefined
+// gradient for that edge instead (the elastic weight scatter does, autograd/elastic.cpp).
+DETFORGE_API bool leaf_grads_accumulating();
+
 }  // namespace detforge::autograd

@@ -20,6 +20,9 @@ std::vector<Tensor> LambdaNode::apply(const std::vector<Tensor>& grads) {
 
 std::vector<Tensor> AccumulateGrad::apply(const std::vector<Tensor>& grads) {
   Tensor g = grads[0];
+  // Undefined: the producer already added its contribution to .grad in place (see
+  // autograd::leaf_grads_accumulating) or had none.
+  if (!g.defined()) return {};
   AutogradMeta& meta = autograd_meta(variable_);
   for (auto& hook : meta.hooks) {
     Tensor r = hook(g);

@@ -201,8 +201,13 @@ void Module::train(bool on) {
   for (auto& c : children_) c.second->train(on);
 }
 
-void Module::zero_grad() {
-  for (auto& p : named_parameters()) p.second.set_grad(Tensor());
+void Module::zero_grad(bool set_to_none) {
+  for (auto& p : named_parameters()) {
+    if (set_to_none)
+      p.second.set_grad(Tensor());
+    else if (p.second.grad().defined())
+      p.second.mutable_grad().zero_();
+  }
 }
 
 StateDict Module::state_dict() const {

@@ -98,7 +98,9 @@ class DETFORGE_API Module {
   bool is_training() const { return training_; }
 
   // ---- gradients ----
-  void zero_grad();  // drops every parameter's .grad
+  // Drops every parameter's .grad; with set_to_none = false zeroes existing ones in place instead
+  // (keeps the buffers, e.g. for elastic weights that accumulate into .grad directly).
+  void zero_grad(bool set_to_none = true);
 
   // ---- state ----
   // Parameters and buffers under their dotted names (the tensors themselves, detached views).

@@ -110,7 +110,7 @@ Tensor ElasticConv2d::forward(const Tensor& x) {
   return elastic_conv2d(x, param("weight"), has_param("bias") ? param("bias") : Tensor(),
                         transform(7), transform(5), out, in, active_k_, {opt_.stride},
                         {active_k_ / 2 * opt_.dilation}, {opt_.dilation}, g,
-                        opt_.depthwise ? std::vector<int64_t>{} : out_index_);
+                        opt_.depthwise ? std::vector<int64_t>{} : out_index_, {}, &packed_);
 }
 
 std::shared_ptr<Conv2d> ElasticConv2d::extract(int64_t in) const {

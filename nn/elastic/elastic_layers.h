@@ -15,6 +15,7 @@
 #pragma once
 #include <vector>
 
+#include "autograd/elastic.h"
 #include "nn/conv.h"
 #include "nn/linear.h"
 #include "nn/module.h"
@@ -47,12 +48,16 @@ class DETFORGE_API ElasticConv2d : public Cloneable<ElasticConv2d> {
   Tensor active_weight(int64_t in_channels) const;
   // A static Conv2d computing what forward() computes on `in_channels` input channels.
   std::shared_ptr<Conv2d> extract(int64_t in_channels) const;
+  // The persistent packed-weight buffer forward() gathers into (lifetime rules:
+  // autograd/elastic.h).
+  const ElasticPackedBuffer& packed_buffer() const { return packed_; }
 
  private:
   int64_t groups_for(int64_t in_channels) const;
   // The kernel transform 7->5 (from 7) or 5->3 (from 5) when the active kernel applies it.
   Tensor transform(int64_t from) const;
   ElasticConv2dOptions opt_;
+  ElasticPackedBuffer packed_;
   int64_t max_k_ = 3, active_out_ = 0, active_k_ = 3;
   std::vector<int64_t> out_index_;
 };

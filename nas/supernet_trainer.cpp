@@ -37,19 +37,6 @@ SupernetTrainer::SupernetTrainer(nn::Supernet& net, nn::Optimizer& optimizer,
     : net_(net), optim_(optimizer), sampler_(sampler), opt_(options) {
   DF_CHECK(opt_.kd_temperature > 0 && opt_.kd_weight >= 0 && opt_.ce_weight >= 0, ConfigError,
            "[nas.SupernetTrainer] need kd_temperature > 0, kd_weight >= 0, ce_weight >= 0");
-  // Work-around for a core gap: the engine hands a leaf's AccumulateGrad an undefined gradient
-  // when every op that used the leaf returned none for it (elastic ops do for unused weights of
-  // the active subnet), and AccumulateGrad then fails adding it to an existing .grad. A hook
-  // that turns an undefined gradient into zeros keeps accumulation over subnets working.
-  for (auto& [name, p] : net_.named_parameters()) {
-    if (!p.requires_grad()) continue;
-    const Shape shape = p.shape();
-    const DType dtype = p.dtype();
-    const Device device = p.device();
-    p.register_hook([shape, dtype, device](const Tensor& g) {
-      return g.defined() ? Tensor() : Tensor::zeros(shape, dtype, device);
-    });
-  }
 }
 
 StepStats SupernetTrainer::accumulate(const Tensor& images, const Tensor& labels,

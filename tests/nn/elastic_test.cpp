@@ -145,6 +145,12 @@ TEST(ElasticLayers, ExtractEqualsActivePath) {
     Tensor v = randn({4, 6}, DType::f32, 15);
     DF_EXPECT_CLOSE(lin.extract(6)->forward(v), lin.forward(v), 1e-6);
   }
+  {  // training forwards count batches (on the buffer's device) as BatchNorm2d does
+    NoGradGuard ng;
+    ElasticBatchNorm2d counted(8);
+    for (int i = 0; i < 3; ++i) counted.forward(x);
+    EXPECT_EQ(counted.buffer("num_batches_tracked").item(), 3.0);
+  }
 }
 
 TEST(ElasticLayers, ChannelSortingKeepsTheFunction) {

@@ -7,6 +7,7 @@
 
 #include "autograd/grad_mode.h"
 #include "nn/conv.h"
+#include "nn/elastic/elastic_layers.h"
 #include "nn/linear.h"
 #include "tensor/error.h"
 
@@ -55,6 +56,16 @@ LayerCost cost_of(const std::string& path, nn::Module& m, const Tensor& in, cons
     const int64_t groups = conv->options().groups;
     c.macs = out_elems * (in.size(1) / groups) * w.size(2) * w.size(3);
     if (conv->has_param("bias")) c.other_ops = out_elems;
+  } else if (auto* ec = dynamic_cast<nn::ElasticConv2d*>(&m)) {
+    // The active sub-kernel: input channels from the input, active kernel size, groups fixed or
+    // (depthwise) one input channel per group.
+    const auto& o = ec->options();
+    const int64_t in_pg = o.depthwise ? 1 : in.size(1) / o.groups;
+    c.macs = out_elems * in_pg * ec->active_kernel() * ec->active_kernel();
+    if (o.bias) c.other_ops = out_elems;
+  } else if (auto* el = dynamic_cast<nn::ElasticLinear*>(&m)) {
+    c.macs = out_elems * in.size(in.dim() - 1);
+    if (el->has_param("bias")) c.other_ops = out_elems;
   } else if (auto* lin = dynamic_cast<nn::Linear*>(&m)) {
     c.macs = out_elems * lin->in_features();
     if (lin->has_param("bias")) c.other_ops = out_elems;

@@ -5,6 +5,9 @@
 //   - Conv2d (and subclasses such as WSConv2d): N * Cout * Hout * Wout * (Cin / groups) * kh * kw
 //     MACs, i.e. output elements x (input channels per group x kernel area);
 //   - Linear: (number of rows) * in_features * out_features MACs;
+//   - ElasticConv2d / ElasticLinear (supernets): the same rules on the active sub-layer (active
+//     in / out channels and kernel size), so a supernet with cfg active costs what
+//     extract_subnet(cfg) costs;
 //   - nothing else is a MAC. Bias additions, normalisation layers, activation and pooling modules
 //     are reported separately as `other_ops`, one op per output element (Dropout, Flatten and
 //     Identity are free). Only operations done by leaf *modules* are observed: functional ops

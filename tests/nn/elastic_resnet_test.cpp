@@ -91,6 +91,12 @@ void expect_extract_equal(const ElasticResNetOptions& o, int64_t res, uint64_t s
     EXPECT_FALSE(sub->is_training());
     EXPECT_EQ(elastic_resnet_macs(o, cfg, res, res),
               nas::profile_cost(*sub, {1, o.in_channels, res, res}).macs);
+    // the profiler's elastic rule: the supernet with cfg active costs what its subnet costs
+    nas::ModelCost sn = nas::profile_cost(net, {1, o.in_channels, res, res});
+    EXPECT_EQ(sn.macs, elastic_resnet_macs(o, cfg, res, res));
+    EXPECT_TRUE(sn.uncounted.empty());
+    EXPECT_EQ(net.active(), cfg);
+    net.eval();
     NoGradGuard ng;
     DF_EXPECT_CLOSE(sub->forward(x), net.forward(x), 1e-5);
     auto fs = sub->forward_features(x), fn = net.forward_features(x);

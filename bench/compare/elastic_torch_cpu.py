@@ -24,6 +24,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from conv_torch_cpu import timeit  # best single call (ms): timeit(fn, min_time, min_calls)
+
 MAX, BATCH, HW = 256, 8, 32
 KS = [3, 5, 7]
 PCTS = [25, 50, 75, 100]
@@ -31,18 +33,6 @@ PCTS = [25, 50, 75, 100]
 
 def all_configs():
     return [(po, pi, k) for k in KS for po in PCTS for pi in PCTS]
-
-
-def timeit(fn, min_calls, min_time=0.3):
-    for _ in range(2):
-        fn()
-    best, calls, t_start = float("inf"), 0, time.perf_counter()
-    while calls < min_calls or time.perf_counter() - t_start < min_time:
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-        calls += 1
-    return best * 1e3
 
 
 class OfaConv:
@@ -83,7 +73,7 @@ def torch_times(configs, calls, device="cpu"):
         out, inp = MAX * po // 100, MAX * pi // 100
         x = torch.randn(BATCH, inp, HW, HW, device=device).requires_grad_(True)
         g = torch.randn(BATCH, out, HW, HW, device=device)
-        ofa = timeit(lambda: conv.step(x, g, out, inp, k), calls)
+        ofa = timeit(lambda: conv.step(x, g, out, inp, k), 0.3, calls)
         ws = torch.randn(out, inp, k, k, device=device).requires_grad_(True)
 
         def static():
@@ -92,7 +82,7 @@ def torch_times(configs, calls, device="cpu"):
             ws.grad = None
             x.grad = None
 
-        res[(po, pi, k)] = (ofa, timeit(static, calls))
+        res[(po, pi, k)] = (ofa, timeit(static, 0.3, calls))
     return res
 
 

@@ -70,7 +70,8 @@ void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
     return buffers.emplace(n.get(), std::vector<Tensor>(std::max<size_t>(n->num_outputs(), 1)))
         .first->second;
   };
-  for (size_t i = 0; i < roots.size(); ++i) accumulate(buffer_of(root_edges[i].fn), root_edges[i].input_nr, grads[i]);
+  for (size_t i = 0; i < roots.size(); ++i)
+    accumulate(buffer_of(root_edges[i].fn), root_edges[i].input_nr, grads[i]);
 
   std::vector<std::shared_ptr<Node>> ready;
   for (auto& e : root_edges)
@@ -128,14 +129,18 @@ void execute(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
 
 }  // namespace
 
-bool leaf_grads_accumulating() { return t_leaf_accumulating; }
+bool leaf_grads_accumulating() {
+  return t_leaf_accumulating;
+}
 
-void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph) {
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
+              bool retain_graph) {
   execute(roots, grads, retain_graph, nullptr);
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, bool retain_graph, bool allow_unused) {
+                         const std::vector<Tensor>& grad_outputs, bool retain_graph,
+                         bool allow_unused) {
   std::vector<std::pair<Edge, Tensor>> capture;
   for (size_t i = 0; i < inputs.size(); ++i) {
     Edge e = gradient_edge(inputs[i]);

@@ -13,8 +13,8 @@ std::vector<Tensor> LambdaNode::apply(const std::vector<Tensor>& grads) {
   std::vector<bool> needs(next_edges().size());
   for (size_t i = 0; i < needs.size(); ++i) needs[i] = next_edges()[i].valid();
   std::vector<Tensor> out = fn_(grads, needs);
-  DF_CHECK(out.size() == next_edges().size(), Error, "[autograd] ", name(), " returned ", out.size(),
-           " gradients for ", next_edges().size(), " inputs");
+  DF_CHECK(out.size() == next_edges().size(), Error, "[autograd] ", name(), " returned ",
+           out.size(), " gradients for ", next_edges().size(), " inputs");
   return out;
 }
 

@@ -53,11 +53,13 @@ void run_steps(benchmark::State& st, Device dev) {
   for (const auto& cfg : cfgs) step(cfg);  // warm-up: caches, one step per subnet
   size_t i = 0;
   for (auto _ : st) benchmark::DoNotOptimize(step(cfgs[i++ % cfgs.size()]));
-  st.counters["img/s"] = benchmark::Counter(static_cast<double>(batch),
-                                            benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["img/s"] =
+      benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_SupernetStep_CPU(benchmark::State& st) { run_steps(st, kCPU); }
+void BM_SupernetStep_CPU(benchmark::State& st) {
+  run_steps(st, kCPU);
+}
 // 24 iterations = three passes over the 8 subnets, as the PyTorch twin times them.
 BENCHMARK(BM_SupernetStep_CPU)
     ->Args({8, 128})

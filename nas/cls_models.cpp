@@ -5,9 +5,9 @@
 
 #include "nas/config_util.h"
 #include "nas/elastic_cnn.h"
-#include "nn/elastic/elastic_resnet.h"
 #include "nn/activation.h"
 #include "nn/conv.h"
+#include "nn/elastic/elastic_resnet.h"
 #include "nn/linear.h"
 #include "nn/norm.h"
 #include "nn/pooling.h"

@@ -62,8 +62,7 @@ ResNetBlock::ResNetBlock(const ResNetConfig& cfg, const BlockSpec& b) : bottlene
   } else {
     register_module("conv1", make_conv(cfg, b.in_channels, b.mid_channels, 1, 1));
     register_module("bn1", make_norm(cfg, b.mid_channels));
-    register_module("conv2",
-                    make_conv(cfg, b.mid_channels, b.mid_channels, 3, b.stride, b.groups));
+    register_module("conv2", make_conv(cfg, b.mid_channels, b.mid_channels, 3, b.stride, b.groups));
     register_module("bn2", make_norm(cfg, b.mid_channels));
     register_module("conv3", make_conv(cfg, b.mid_channels, b.out_channels, 1, 1));
     register_module("bn3", make_norm(cfg, b.out_channels));

@@ -58,9 +58,9 @@ void copy_cpu(const Tensor& dst, const Tensor& src) {
     char* d = static_cast<char*>(dst.data_ptr());
     const char* s = static_cast<const char*>(src.data_ptr());
     // Large copies in parallel chunks: one core does not saturate memory bandwidth.
-    parallel_for(0, static_cast<int64_t>(dst.nbytes()), int64_t(1) << 20, [&](int64_t b, int64_t e) {
-      std::memcpy(d + b, s + b, static_cast<size_t>(e - b));
-    });
+    parallel_for(
+        0, static_cast<int64_t>(dst.nbytes()), int64_t(1) << 20,
+        [&](int64_t b, int64_t e) { std::memcpy(d + b, s + b, static_cast<size_t>(e - b)); });
     return;
   }
   const std::vector<int64_t> st[2] = {dst.strides(), src.strides()};
@@ -131,7 +131,9 @@ void fill_cpu(const Tensor& dst, double value) {
 void copy_cuda(const Tensor&, const Tensor&) {
   throw DeviceError("[copy_] no CUDA implementation in this build");
 }
-void fill_cuda(const Tensor&, double) { throw DeviceError("[fill_] no CUDA implementation in this build"); }
+void fill_cuda(const Tensor&, double) {
+  throw DeviceError("[fill_] no CUDA implementation in this build");
+}
 void copy_between_devices(const Tensor& dst, const Tensor& src) {
   throw DeviceError("[copy_] no CUDA implementation in this build (" + src.device().str() + " -> " +
                     dst.device().str() + ")");

@@ -74,8 +74,9 @@ TEST(ArchConfig, ValidationNamesKeyPath) {
                       "stages[2].width_mult: expected a number > 0, got 0");
   expect_config_error(with([](json& j) { j["stages"][2]["expand_ratios"][0] = -1; }),
                       "stages[2].expand_ratios[0]: expected a number > 0, got -1");
-  expect_config_error(with([](json& j) { j["block_type"] = "dense"; }),
-                      "block_type: expected \"basic\", \"bottleneck\", \"xbottleneck\" or \"inverted_residual\"");
+  expect_config_error(
+      with([](json& j) { j["block_type"] = "dense"; }),
+      "block_type: expected \"basic\", \"bottleneck\", \"xbottleneck\" or \"inverted_residual\"");
   expect_config_error(with([](json& j) { j["input_resolution"] = 0; }),
                       "input_resolution: expected an integer >= 1, got 0");
   expect_config_error(with([](json& j) { j["stages"][1]["dpeth"] = 2; }),

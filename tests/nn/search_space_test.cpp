@@ -71,7 +71,8 @@ TEST(SearchSpace, RejectionSamplingHonoursThePredicate) {
     EXPECT_EQ(c.stages[1].depth, 4);
   }
   try {
-    sp.sample(rng, [](const ArchConfig&) { return false; }, 5);
+    sp.sample(
+        rng, [](const ArchConfig&) { return false; }, 5);
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("no architecture accepted in 5 draws"), std::string::npos);

@@ -34,7 +34,7 @@ TEST(Fill, ContiguousStridedAndTransposedViews) {
 
   base = randn({5, 9}, g);
   Tensor t = raw::transpose(base, 0, 1);  // strided innermost dim
-  raw::narrow(t, 0, 2, 4).fill_(3.0);  // columns 2..5 of base
+  raw::narrow(t, 0, 2, 4).fill_(3.0);     // columns 2..5 of base
   EXPECT_EQ(count_equal(base, 3.0f), 5 * 4);
   EXPECT_EQ(count_equal(raw::narrow(base, 1, 2, 4), 3.0f), 5 * 4);
 

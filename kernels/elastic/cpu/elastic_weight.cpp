@@ -16,8 +16,8 @@ namespace {
 // supernets: 1x1 and 3x3 convs sliced in channels only). One contiguous run per row instead of a
 // pair loop with per-pair index math (which dominated for 1x1 convs).
 bool plain_prefix(const ElasticWeightParams& p) {
-  return p.n_mat == 0 && p.k == p.K && !p.out_idx && !p.in_idx && p.ws[3] == 1 &&
-         p.ws[2] == p.K && p.ws[1] == p.K * p.K;
+  return p.n_mat == 0 && p.k == p.K && !p.out_idx && !p.in_idx && p.ws[3] == 1 && p.ws[2] == p.K &&
+         p.ws[1] == p.K * p.K;
 }
 
 template <class T>
@@ -43,9 +43,11 @@ void elastic_gather_cpu(const ElasticWeightParams& p, const Tensor& out, const T
     const T *a = ptr_or_null<T>(m0), *b = ptr_or_null<T>(m1);
     if (plain_prefix(p)) {
       const int64_t row = p.in_pg * kk;
-      parallel_for(0, p.out, std::max<int64_t>(1, kDefaultGrain / row), [&](int64_t lo, int64_t hi) {
-        for (int64_t r = lo; r < hi; ++r) std::copy(wp + r * p.ws[0], wp + r * p.ws[0] + row, o + r * row);
-      });
+      parallel_for(0, p.out, std::max<int64_t>(1, kDefaultGrain / row),
+                   [&](int64_t lo, int64_t hi) {
+                     for (int64_t r = lo; r < hi; ++r)
+                       std::copy(wp + r * p.ws[0], wp + r * p.ws[0] + row, o + r * row);
+                   });
       return;
     }
     const int64_t work = kk * (p.n_mat ? 25 : 1);
@@ -72,9 +74,11 @@ void elastic_scatter_cpu(const ElasticWeightParams& p, const Tensor& gw, const T
     T* gb = gm1.defined() ? static_cast<T*>(gm1.data_ptr()) : nullptr;
     if (plain_prefix(p) && !need_m) {
       const int64_t row = p.in_pg * kk;
-      parallel_for(0, p.out, std::max<int64_t>(1, kDefaultGrain / row), [&](int64_t lo, int64_t hi) {
-        for (int64_t r = lo; r < hi; ++r) add_row(gwp + r * p.ws[0], gp + r * row, row);
-      });
+      parallel_for(0, p.out, std::max<int64_t>(1, kDefaultGrain / row),
+                   [&](int64_t lo, int64_t hi) {
+                     for (int64_t r = lo; r < hi; ++r)
+                       add_row(gwp + r * p.ws[0], gp + r * row, row);
+                   });
       return;
     }
     std::mutex mu;

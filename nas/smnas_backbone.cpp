@@ -50,7 +50,6 @@ SmNasBackbone::SmNasBackbone(const ArchConfig& cfg, const SmNasBackboneOptions& 
       layer->push_back(std::make_shared<nn::ResNetBlock>(rc, inplanes, planes, stride));
       inplanes = planes * expansion;
     }
-    channels_.push_back(inplanes);
     register_module("layer" + std::to_string(s + 1), layer);
   }
   apply([&](nn::Module& m) {

@@ -31,11 +31,9 @@ class DETFORGE_API SmNasBackbone : public nn::Cloneable<SmNasBackbone> {
   std::string type_name() const override { return "SmNasBackbone"; }
   Tensor forward(const Tensor& input) override;  // C5
   std::vector<Tensor> forward_features(const Tensor& input);
-  const std::vector<int64_t>& feature_channels() const { return channels_; }
+  // C2..C5 channels, read from the layers (current after pruning / morphism).
+  std::vector<int64_t> feature_channels() const { return nn::resnet_stage_channels(*this); }
   std::vector<int64_t> feature_strides() const { return {4, 8, 16, 32}; }
-
- private:
-  std::vector<int64_t> channels_;
 };
 
 DETFORGE_API std::shared_ptr<SmNasBackbone> smnas_backbone(

@@ -1,5 +1,7 @@
 #include "nn/resnet.h"
 
+#include <algorithm>
+
 #include "autograd/elementwise.h"
 #include "autograd/norm_pool.h"
 #include "nn/conv.h"
@@ -147,10 +149,22 @@ Tensor ResNet::forward(const Tensor& x) {
 }
 
 std::vector<int64_t> ResNet::feature_channels() const {
+  return resnet_stage_channels(*this);
+}
+
+std::vector<int64_t> resnet_stage_channels(const Module& model) {
   std::vector<int64_t> out;
-  for (int s = 1; s <= 4; ++s) {
-    const auto& layer = child<Sequential>("layer" + std::to_string(s));
-    out.push_back(dynamic_cast<const ResNetBlock&>(layer[layer.size() - 1]).spec().out_channels);
+  for (int s = 1;; ++s) {
+    const std::string name = "layer" + std::to_string(s);
+    const auto& ch = model.named_children();
+    auto it = std::find_if(ch.begin(), ch.end(), [&](const auto& c) { return c.first == name; });
+    if (it == ch.end()) break;
+    const auto& layer = dynamic_cast<const Sequential&>(*it->second);
+    DF_CHECK(layer.size() > 0, ConfigError, "[nn.resnet_stage_channels] ", name, " is empty");
+    const auto* block = dynamic_cast<const ResNetBlock*>(&layer[layer.size() - 1]);
+    DF_CHECK(block != nullptr, ConfigError, "[nn.resnet_stage_channels] ", name,
+             " does not end with a ResNetBlock");
+    out.push_back(block->spec().out_channels);
   }
   return out;
 }

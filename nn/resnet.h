@@ -67,6 +67,11 @@ class DETFORGE_API ResNet : public Cloneable<ResNet> {
   ResNetConfig cfg_;
 };
 
+// Output channels of the stages "layer1", "layer2", ... (Sequential of ResNetBlock) of any
+// ResNet-family model (ResNet, StaticResNet, SmNasBackbone), read from the layers, so pruned and
+// morphed models report what they compute.
+DETFORGE_API std::vector<int64_t> resnet_stage_channels(const Module& model);
+
 DETFORGE_API std::shared_ptr<ResNet> resnet18(int64_t num_classes = 1000);
 DETFORGE_API std::shared_ptr<ResNet> resnet34(int64_t num_classes = 1000);
 DETFORGE_API std::shared_ptr<ResNet> resnet50(int64_t num_classes = 1000);

@@ -99,9 +99,7 @@ std::vector<std::vector<BlockSpec>> StaticResNet::block_specs() const {
 }
 
 std::vector<int64_t> StaticResNet::feature_channels() const {
-  std::vector<int64_t> out;
-  for (const auto& st : block_specs()) out.push_back(st.back().out_channels);
-  return out;
+  return resnet_stage_channels(*this);
 }
 
 }  // namespace detforge::nn

@@ -28,8 +28,8 @@
 // member's conv1 and of the next block's conv1 and downsample conv, or, for the model's last
 // group, the input columns of a child "fc" that is an nn::Linear (nn::ResNet); any other consumer
 // (a detector neck) must be adapted by the caller. Blocks before the first downsample are tied to
-// the stem and never pruned this way. Stage output channels change, and SmNasBackbone's cached
-// feature_channels() then no longer match (nn::ResNet's are read from the layers).
+// the stem and never pruned this way. Stage output channels change (feature_channels() of
+// ResNet / StaticResNet / SmNasBackbone read them from the layers and report the new ones).
 //
 // Exactness: a pruned channel with gamma = 0 and beta = 0 carries 0 after its BN (+ ReLU), so the
 // next conv never saw it; in eval mode the pruned model's outputs then equal the original's.

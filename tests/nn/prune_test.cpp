@@ -6,8 +6,10 @@
 
 #include <map>
 
+#include "autograd/indexing.h"
 #include "autograd/reduction.h"
 #include "nas/profiler/flops.h"
+#include "nas/smnas_backbone.h"
 #include "nn/linear.h"
 #include "nn/optim/sgd.h"
 #include "nn/prune/channel_pruning.h"
@@ -382,4 +384,28 @@ TEST(PruneChannels, BnSparsitySubgradientOnAResNet) {
   EXPECT_EQ(
       block(m, "layer2", 0).child("downsample").child("1").param("weight").to_vector<float>()[0],
       0.f);
+}
+
+TEST(PruneChannels, SmNasBackboneReportsPrunedFeatureChannels) {
+  // Group 4 "11": a strided block with a downsample and an identity block form one residual
+  // group; pruning two of its channels must show in C5's feature_channels().
+  auto b = nas::smnas_backbone("basicblock_16_1-21-21-11");
+  test::randomize_norms(*b);
+  const std::vector<int64_t> before = b->feature_channels();
+  zero_residual(*b, {{"layer4", 0}, {"layer4", 1}}, {0, 5});
+  b->eval();
+  Tensor x = test::randn({1, 3, 64, 64}, DType::f32, 21);
+  Tensor want = b->forward(x);
+  ChannelPruneOptions opt;
+  opt.use_threshold = true;
+  opt.prune_residual = true;
+  prune_channels(*b, opt);
+  std::vector<int64_t> after = before;
+  after[3] -= 2;
+  EXPECT_EQ(b->feature_channels(), after);
+  std::vector<int64_t> kept;
+  for (int64_t c = 0; c < before[3]; ++c)
+    if (c != 0 && c != 5) kept.push_back(c);
+  Tensor want_kept = index_select(want, 1, Tensor::from_vector(kept, {after[3]}));
+  EXPECT_LT(test::max_abs_diff(b->forward(x), want_kept), 1e-5);
 }

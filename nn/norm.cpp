@@ -39,10 +39,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   double momentum = momentum_.value_or(0.0);
   if (is_training() && track_) {
     const Tensor& nbt = buffer("num_batches_tracked");
-    {
-      NoGradGuard no_grad;
-      raw::copy(nbt, add(nbt, Tensor::ones({}, DType::i64, nbt.device())));
-    }
+    count_batch(nbt);
     // Cumulative average: the count is read on the host (a device sync on CUDA, only in this mode).
     if (!momentum_) momentum = 1.0 / nbt.item();
   }
@@ -65,6 +62,11 @@ GroupNorm::GroupNorm(int64_t g, int64_t c, double eps, bool affine)
 Tensor GroupNorm::forward(const Tensor& x) {
   return group_norm(x, groups_, affine_ ? param("weight") : Tensor(),
                     affine_ ? param("bias") : Tensor(), eps_);
+}
+
+void count_batch(const Tensor& num_batches_tracked) {
+  NoGradGuard no_grad;
+  raw::copy(num_batches_tracked, add(num_batches_tracked, 1.0));
 }
 
 }  // namespace detforge::nn

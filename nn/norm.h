@@ -47,4 +47,8 @@ class DETFORGE_API GroupNorm : public Cloneable<GroupNorm> {
   bool affine_;
 };
 
+// num_batches_tracked += 1 on the buffer's own device (no host read: that would sync CUDA once per
+// layer per training step). Shared by BatchNorm2d and ElasticBatchNorm2d.
+DETFORGE_API void count_batch(const Tensor& num_batches_tracked);
+
 }  // namespace detforge::nn

@@ -5,7 +5,6 @@
 #include <numeric>
 
 #include "autograd/elastic.h"
-#include "autograd/elementwise.h"
 #include "autograd/grad_mode.h"
 #include "autograd/indexing.h"
 #include "autograd/linalg.h"
@@ -187,12 +186,7 @@ Tensor ElasticBatchNorm2d::forward(const Tensor& x) {
     }
     return batch_norm(x, Tensor(), Tensor(), w, b, true, momentum_, eps_);
   }
-  {
-    // Incremented on its device: reading it on the host would sync CUDA once per layer per step.
-    NoGradGuard no_grad;
-    const Tensor& nbt = buffer("num_batches_tracked");
-    raw::copy(nbt, add(nbt, Tensor::ones({}, DType::i64, nbt.device())));
-  }
+  count_batch(buffer("num_batches_tracked"));
   return batch_norm(x, rm, rv, w, b, true, momentum_, eps_);
 }
 

@@ -14,12 +14,17 @@ Tensor Sequential::forward(const Tensor& input) {
   return x;
 }
 
+void Sequential::renumber() {
+  auto& ch = mutable_children();
+  for (size_t i = 0; i < ch.size(); ++i) ch[i].first = std::to_string(i);
+}
+
 void Sequential::insert(size_t pos, std::shared_ptr<Module> m) {
   DF_CHECK(pos <= size(), ConfigError, "[nn.Sequential] insert position ", pos, " > size ", size());
   DF_CHECK(m != nullptr, ConfigError, "[nn.Sequential] insert of a null module");
   auto& ch = mutable_children();
   ch.insert(ch.begin() + static_cast<std::ptrdiff_t>(pos), {"", std::move(m)});
-  for (size_t i = 0; i < ch.size(); ++i) ch[i].first = std::to_string(i);
+  renumber();
 }
 
 std::shared_ptr<Module> Sequential::erase(size_t pos) {
@@ -27,7 +32,7 @@ std::shared_ptr<Module> Sequential::erase(size_t pos) {
   auto& ch = mutable_children();
   std::shared_ptr<Module> m = ch[pos].second;
   ch.erase(ch.begin() + static_cast<std::ptrdiff_t>(pos));
-  for (size_t i = 0; i < ch.size(); ++i) ch[i].first = std::to_string(i);
+  renumber();
   return m;
 }
 

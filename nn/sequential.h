@@ -23,6 +23,9 @@ class DETFORGE_API Sequential : public Cloneable<Sequential> {
   std::shared_ptr<Module> erase(size_t pos);
   size_t size() const { return named_children().size(); }
   Module& operator[](size_t i) const { return *named_children().at(i).second; }
+
+ private:
+  void renumber();  // children named "0", "1", ... in order
 };
 
 }  // namespace detforge::nn

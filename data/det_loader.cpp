@@ -40,6 +40,13 @@ std::string image_problem(const Tensor& img, const CocoImage& meta) {
 
 }  // namespace
 
+ImageSource image_dir_source(std::string dir, std::function<Tensor(const std::string&)> read) {
+  DF_CHECK(static_cast<bool>(read), ConfigError, "[image_dir_source] no reader");
+  return [dir = std::move(dir), read = std::move(read)](const CocoImage& im) {
+    return read(dir.empty() ? im.file_name : dir + "/" + im.file_name);
+  };
+}
+
 std::vector<int64_t> contiguous_category_ids(const CocoDataset& ds) {
   std::vector<int64_t> ids;
   for (const auto& c : ds.categories) ids.push_back(c.id);

@@ -29,6 +29,11 @@ namespace detforge::data {
 // should say why; the loader adds the image id and file name).
 using ImageSource = std::function<Tensor(const CocoImage&)>;
 
+// An ImageSource reading `dir + "/" + image.file_name` with `read` (e.g. data/image_io's
+// read_image); an empty dir uses file_name as it is.
+DETFORGE_API ImageSource image_dir_source(std::string dir,
+                                          std::function<Tensor(const std::string&)> read);
+
 // One image's ground truth in ORIGINAL pixels: boxes xyxy, labels contiguous 1..C.
 struct DetRecord {
   CocoImage image;

@@ -294,6 +294,22 @@ TEST(DetLoader, ConfigErrors) {
   EXPECT_THROW(DetLoader(bad, synth_image, small_config(1)), ConfigError);
 }
 
+TEST(DetLoader, ImageDirSource) {
+  std::vector<std::string> paths;
+  auto src = data::image_dir_source("/data/coco", [&](const std::string& p) {
+    paths.push_back(p);
+    return Tensor::zeros({2, 3, 3}, DType::u8);
+  });
+  data::CocoImage im;
+  im.file_name = "val/0001.jpg";
+  EXPECT_EQ(src(im).shape(), Shape({2, 3, 3}));
+  data::image_dir_source("", [&](const std::string& p) {
+    paths.push_back(p);
+    return Tensor();
+  })(im);
+  EXPECT_EQ(paths, (std::vector<std::string>{"/data/coco/val/0001.jpg", "val/0001.jpg"}));
+}
+
 TEST(DetLoader, MakeDetRecords) {
   data::CocoDataset ds;
   ds.images = {{5, "a.jpg", 100, 50}, {9, "b.jpg", 30, 40}};

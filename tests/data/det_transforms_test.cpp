@@ -119,8 +119,10 @@ TEST(DetTransforms, FlipEqualsMirroredResize) {
 TEST(DetTransforms, GreyEqualsReplicatedRgb) {
   const Tensor grey = random_image(9, 14, 1, 2);
   const Tensor rgb = grey.expand({9, 14, 3}).contiguous();
-  EXPECT_EQ(max_abs_diff(data::resize_normalize(grey, 20, 31), data::resize_normalize(rgb, 20, 31)),
-            0.0);
+  // 1 ulp apart at most: the RGB path's AVX2 blend rounds a product the compiler may fuse (FMA) in
+  // the grey path.
+  EXPECT_LE(max_abs_diff(data::resize_normalize(grey, 20, 31), data::resize_normalize(rgb, 20, 31)),
+            1e-5);
 }
 
 TEST(DetTransforms, Normalisation) {

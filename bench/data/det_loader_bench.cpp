@@ -14,7 +14,8 @@ Tensor random_u8_image(int64_t h, int64_t w, uint64_t seed) {
   Tensor t = Tensor::empty({h, w, 3}, DType::u8);
   std::mt19937_64 g(seed);
   uint8_t* p = t.data<uint8_t>();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<uint8_t>(g());
+  const int64_t n = t.numel();
+  for (int64_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(g());
   return t;
 }
 

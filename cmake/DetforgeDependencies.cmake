@@ -4,6 +4,7 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(dnnl REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(ZLIB REQUIRED)  # IDX dataset files (data/idx.cpp)
+find_package(spdlog REQUIRED)  # logged skips (bad dataset entries), progress
 if(DETFORGE_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

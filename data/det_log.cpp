@@ -1,7 +1,5 @@
-// spdlog is not a link dependency of the library (yet): use it header-only (no
-// SPDLOG_COMPILED_LIB), with fmt header-only, in this one translation unit. Once CMake links
-// spdlog::spdlog (and fmt), drop the define.
-#define FMT_HEADER_ONLY
+// spdlog stays out of the public headers: the library links it privately (Debian's compiled
+// libspdlog), and callers log through these functions.
 #include "data/det_log.h"
 
 #include <spdlog/spdlog.h>

@@ -63,6 +63,10 @@ inline bool score_before(double x, double y) {
   return x > y;
 }
 
+// Per (area range, threshold, detection) state bits.
+constexpr uint8_t kIgnored = 1;  // dtIgnore
+constexpr uint8_t kMatched = 2;  // dtMatches != 0 (matched to a GT whose id is not 0)
+
 int64_t index_of(const std::vector<int64_t>& sorted, int64_t id) {
   auto it = std::lower_bound(sorted.begin(), sorted.end(), id);
   return (it != sorted.end() && *it == id) ? it - sorted.begin() : -1;
@@ -207,7 +211,7 @@ void CocoEvaluator::evaluate() {
   ca_gt_order_.assign(ca_gt_begin_[C * A], 0);
   ca_gt_ignore_.assign(ca_gt_begin_[C * A], 0);
   ca_match_.assign(ca_td_begin_[C * A], -1);
-  ca_dt_ignore_.assign(ca_td_begin_[C * A], 0);
+  ca_dt_state_.assign(ca_td_begin_[C * A], 0);
 
   parallel_for(0, C, 64, [&](int64_t c0, int64_t c1) {
     std::vector<uint8_t> gt_taken;  // gtm[t, g] > 0, per sorted GT position
@@ -225,7 +229,7 @@ void CocoEvaluator::evaluate() {
         int32_t* order = ca_gt_order_.data() + ca_gt_begin_[c * A + a];
         uint8_t* gt_ig = ca_gt_ignore_.data() + ca_gt_begin_[c * A + a];
         int32_t* match = ca_match_.data() + ca_td_begin_[c * A + a];
-        uint8_t* dt_ig = ca_dt_ignore_.data() + ca_td_begin_[c * A + a];
+        uint8_t* dt_st = ca_dt_state_.data() + ca_td_begin_[c * A + a];
         // _ignore = iscrowd or area outside [lo, hi]; GTs stably sorted non-ignored first.
         int64_t n = 0;
         for (int pass = 0; pass < 2; ++pass)
@@ -255,7 +259,7 @@ void CocoEvaluator::evaluate() {
               m = s;
             }
             if (m == -1) continue;
-            dt_ig[t * D + d] = gt_ig[m];
+            dt_st[t * D + d] = gt_ig[m];  // kIgnored or 0
             match[t * D + d] = order[m];
             gt_taken[m] = 1;
           }
@@ -266,7 +270,8 @@ void CocoEvaluator::evaluate() {
             const bool unmatched = mt < 0 || gt_id_[gts[mt]] == 0;
             const auto& bb = dts_[dts[d]].bbox;
             const double ar = bb[2] * bb[3];
-            if (unmatched && (ar < lo || ar > hi)) dt_ig[t * D + d] = 1;
+            if (unmatched && (ar < lo || ar > hi)) dt_st[t * D + d] |= kIgnored;
+            if (!unmatched) dt_st[t * D + d] |= kMatched;
           }
         }
       }
@@ -293,8 +298,9 @@ void CocoEvaluator::accumulate() {
       int64_t cell, d;
     };
     std::vector<Entry> all;
+    std::vector<int64_t> rank;   // per sorted detection: its position in its image's list
+    std::vector<uint8_t> state;  // [A x T x N] kMatched / kIgnored in sorted order
     std::vector<double> rc, pr;
-    std::vector<uint8_t> tp_flag, fp_flag;
     for (int64_t k = k0; k < k1; ++k) {
       const int64_t cb = cat_cell_begin_[k], ce = cat_cell_begin_[k + 1];
       if (cb == ce) continue;  // every evaluateImg was None
@@ -308,6 +314,20 @@ void CocoEvaluator::accumulate() {
       std::stable_sort(all.begin(), all.end(), [](const Entry& x, const Entry& y) {
         return score_before(x.score, y.score);
       });
+      const int64_t N = static_cast<int64_t>(all.size());
+      rank.resize(N);
+      state.resize(A * T * N);
+      for (int64_t j = 0; j < N; ++j) {
+        const Entry& e = all[j];
+        rank[j] = e.d;
+        const int64_t D = cell_dt_begin_[e.cell + 1] - cell_dt_begin_[e.cell];
+        for (int64_t a = 0; a < A; ++a) {
+          const uint8_t* st = ca_dt_state_.data() + ca_td_begin_[e.cell * A + a] + e.d;
+          for (int64_t t = 0; t < T; ++t) state[(a * T + t) * N + j] = st[t * D];
+        }
+      }
+      rc.reserve(N);
+      pr.reserve(N);
       for (int64_t a = 0; a < A; ++a) {
         int64_t npig = 0;
         for (int64_t c = cb; c < ce; ++c)
@@ -319,14 +339,12 @@ void CocoEvaluator::accumulate() {
           for (int64_t t = 0; t < T; ++t) {
             rc.clear();
             pr.clear();
+            // tps = dtm != 0 and not dtIg, fps = dtm == 0 and not dtIg (cumulated as floats).
             double tp = 0, fp = 0;
-            for (const Entry& e : all) {
-              if (e.d >= max_det) continue;
-              const int64_t D = cell_dt_begin_[e.cell + 1] - cell_dt_begin_[e.cell];
-              const int64_t idx = ca_td_begin_[e.cell * A + a] + t * D + e.d;
-              const int32_t mt = ca_match_[idx];
-              const bool matched = mt >= 0 && gt_id_[cell_gt_[cell_gt_begin_[e.cell] + mt]] != 0;
-              if (!ca_dt_ignore_[idx]) (matched ? tp : fp) += 1;
+            const uint8_t* st = state.data() + (a * T + t) * N;
+            for (int64_t j = 0; j < N; ++j) {
+              if (rank[j] >= max_det) continue;
+              if (!(st[j] & kIgnored)) (st[j] & kMatched ? tp : fp) += 1;
               rc.push_back(tp / static_cast<double>(npig));
               pr.push_back(tp / (fp + tp + eps));
             }
@@ -456,7 +474,7 @@ bool CocoEvaluator::eval_image(int64_t image_id, int64_t category_id, int area_i
   for (int64_t t = 0; t < T; ++t)
     for (int64_t d = 0; d < D; ++d) {
       const int64_t idx = ca_td_begin_[ca] + t * D + d;
-      e.dt_ignore[t * D + d] = ca_dt_ignore_[idx];
+      e.dt_ignore[t * D + d] = ca_dt_state_[idx] & kIgnored;
       const int32_t mt = ca_match_[idx];
       if (mt < 0) continue;
       e.dt_matches[t * D + d] = gt_id_[gts[mt]];

@@ -100,12 +100,12 @@ class CocoEvaluator {
   std::vector<int64_t> iou_begin_;          // per cell: offset of its D x G IoUs
   std::vector<double> iou_;
   // Per (cell, area): GT order (positions into the cell's GT list, non-ignored first), GT ignore,
-  // and per (t, d) the matched GT position (-1 none) and the DT ignore flag.
+  // and per (t, d) the matched GT position (-1 none) and state bits.
   std::vector<int64_t> ca_gt_begin_, ca_td_begin_;
   std::vector<int32_t> ca_gt_order_;
   std::vector<uint8_t> ca_gt_ignore_;
   std::vector<int32_t> ca_match_;
-  std::vector<uint8_t> ca_dt_ignore_;
+  std::vector<uint8_t> ca_dt_state_;  // dtIgnore | dtMatches != 0 bits
   bool evaluated_ = false, accumulated_ = false;
   std::vector<double> precision_, recall_;
 };

@@ -122,8 +122,8 @@ std::string format_coco_summary(const CocoEvalSummary& s, const CocoEvalParams& 
   return out;
 }
 
-nlohmann::json coco_summary_to_json(const CocoEvalSummary& s) {
-  json j = json::object();
+nlohmann::ordered_json coco_summary_to_json(const CocoEvalSummary& s) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (int i = 0; i < 12; ++i) j[CocoEvalSummary::keys()[i]] = s.stats[i];
   return j;
 }

@@ -24,8 +24,8 @@ void write_coco_results(const std::string& path, const std::vector<CocoDetection
 // " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = 0.372",
 // '\n'-terminated.
 std::string format_coco_summary(const CocoEvalSummary& s, const CocoEvalParams& params = {});
-// {"AP": ..., "AP50": ..., ..., "ARl": ...}
-nlohmann::json coco_summary_to_json(const CocoEvalSummary& s);
+// {"AP": ..., "AP50": ..., ..., "ARl": ...} in that order
+nlohmann::ordered_json coco_summary_to_json(const CocoEvalSummary& s);
 void write_coco_summary_json(const std::string& path, const CocoEvalSummary& s);
 
 }  // namespace detforge::detection

@@ -467,6 +467,8 @@ TEST(CocoResults, SummaryLinesAndJson) {
             " Average Recall     (AR) @[ IoU=0.50:0.95 | area= large | maxDets=100 ] = 0.000");
   auto j = coco_summary_to_json(s);
   EXPECT_EQ(j.size(), 12u);
+  EXPECT_EQ(j.begin().key(), "AP");  // the order of summarize()'s stats
+  EXPECT_EQ(j.dump().substr(j.dump().size() - 13), "\"ARl\":0.0004}");
   EXPECT_EQ(j.at("AP").get<double>(), 0.3725);
   EXPECT_EQ(j.at("APs").get<double>(), -1);
   EXPECT_EQ(j.at("ARl").get<double>(), 0.0004);

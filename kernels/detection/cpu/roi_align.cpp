@@ -1,10 +1,11 @@
-// CPU ROI Align, channels-last inside: the input is transposed once to [N, H, W, C] so every
-// bilinear tap is a contiguous run of C values (vectorised multiply-adds, shared by all channels);
-// the per-ROI sample tables (separable row / column taps) are built once per ROI.
-//  - forward: parallel over ROIs; each ROI accumulates [PH * PW, C] and writes its [C, PH, PW].
-//  - backward: grad_out is transposed to [K, PH * PW, C]; parallel over (image, channel block):
-//    each task owns its slice of the channels-last gradient and walks the ROIs of its image in
-//    order, so the result is deterministic without atomics; then one transpose back to NCHW.
+// CPU ROI Align, channels-last inside. Work is split into tasks (image, block of channels); a task
+// copies its slice of the image to channels-last [H * W, cb] (L2-resident for detector maps), so
+// every bilinear tap is a contiguous run of cb values: vectorised multiply-adds shared by all
+// channels of the block. Per ROI, the separable sample table (row / column taps) is built once.
+//  - forward: per ROI of the image, accumulate [PH * PW, cb] and write its [cb, PH, PW] slice.
+//  - backward: the task owns its gradient slice [H * W, cb], walks the ROIs of its image in index
+//    order scattering grad_out / count, then writes the slice back to NCHW: no atomics, and the
+//    result does not depend on the number of threads (deterministic).
 #include <algorithm>
 #include <vector>
 
@@ -14,27 +15,6 @@
 namespace detforge::kernels {
 namespace {
 
-// [B, R, S] -> [B, S, R] (plain blocked transpose), parallel over (b, row tiles).
-template <class Src, class Dst>
-void transpose_last2(Dst* dst, const Src* src, int64_t B, int64_t R, int64_t S) {
-  constexpr int64_t kT = 32;
-  const int64_t rt = (R + kT - 1) / kT;
-  parallel_for(0, B * rt, std::max<int64_t>(1, kDefaultGrain / (kT * std::max<int64_t>(S, 1))),
-               [&](int64_t b0, int64_t e0) {
-                 for (int64_t t = b0; t < e0; ++t) {
-                   const int64_t b = t / rt, r0 = (t % rt) * kT, r1 = std::min(R, r0 + kT);
-                   const Src* s = src + b * R * S;
-                   Dst* d = dst + b * R * S;
-                   for (int64_t c0 = 0; c0 < S; c0 += kT) {
-                     const int64_t c1 = std::min(S, c0 + kT);
-                     for (int64_t r = r0; r < r1; ++r)
-                       for (int64_t c = c0; c < c1; ++c)
-                         d[c * R + r] = static_cast<Dst>(s[r * S + c]);
-                   }
-                 }
-               });
-}
-
 // Separable sample table of one ROI: rows [PH * grid_h], columns [PW * grid_w].
 template <class T>
 struct RoiTable {
@@ -42,7 +22,7 @@ struct RoiTable {
   std::vector<AxisTap<T>> rows, cols;
   void build(const T* roi, const RoiAlignParams& p) {
     g = roi_geometry<T>(roi, p);
-    const int64_t gh = std::max<int64_t>(g.grid_h, 0), gw = std::max<int64_t>(g.grid_w, 0);
+    const int64_t gh = this->gh(), gw = this->gw();
     rows.resize(p.PH * gh);
     cols.resize(p.PW * gw);
     for (int64_t ph = 0; ph < p.PH; ++ph)
@@ -58,10 +38,42 @@ struct RoiTable {
   int64_t gw() const { return std::max<int64_t>(g.grid_w, 0); }
 };
 
+// ROIs per image (validating the batch indices).
 template <class T>
-void check_batch(const RoiGeometry<T>& g, int64_t k, const RoiAlignParams& p) {
-  DF_CHECK(g.batch >= 0 && g.batch < p.N, ShapeError, "[roi_align] rois[", k, ", 0] = ", g.batch,
-           " is not a batch index of an input with N = ", p.N);
+std::vector<std::vector<int64_t>> rois_per_image(const T* rois, const RoiAlignParams& p) {
+  std::vector<std::vector<int64_t>> r(static_cast<size_t>(p.N));
+  for (int64_t k = 0; k < p.K; ++k) {
+    const int64_t b = roi_geometry<T>(rois + 5 * k, p).batch;
+    DF_CHECK(b >= 0 && b < p.N, ShapeError, "[roi_align] rois[", k, ", 0] = ", b,
+             " is not a batch index of an input with N = ", p.N);
+    r[b].push_back(k);
+  }
+  return r;
+}
+
+// Tasks = (image, block of channels); blocks shrink (to >= 16 channels) until there are a few
+// tasks per thread. Each task's channels-last slice [H * W, cb] stays in L2 for the 64x64 maps.
+struct Blocks {
+  int64_t cb, nblk;
+};
+Blocks channel_blocks(const RoiAlignParams& p) {
+  int64_t cb = std::min<int64_t>(p.C, 64);
+  const int64_t want = 4 * num_threads();
+  while (p.N * ((p.C + cb - 1) / cb) < want && cb > 16) cb = (cb + 1) / 2;
+  return {cb, (p.C + cb - 1) / cb};
+}
+
+// d_t[c] += w_t * g[c] for 4 distinct rows.
+template <class T>
+void scatter4(T* __restrict d0, T* __restrict d1, T* __restrict d2, T* __restrict d3, T w0, T w1,
+              T w2, T w3, const T* __restrict g, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) {
+    const T v = g[c];
+    d0[c] += w0 * v;
+    d1[c] += w1 * v;
+    d2[c] += w2 * v;
+    d3[c] += w3 * v;
+  }
 }
 
 template <class T>
@@ -69,38 +81,46 @@ void forward_typed(const Tensor& out, const Tensor& input, const Tensor& rois,
                    const RoiAlignParams& p) {
   const int64_t C = p.C, HW = p.H * p.W, bins = p.PH * p.PW;
   const T* proi = static_cast<const T*>(rois.data_ptr());
-  for (int64_t k = 0; k < p.K; ++k) check_batch(roi_geometry<T>(proi + 5 * k, p), k, p);
-  std::vector<T> xt(static_cast<size_t>(p.N * HW * C));
-  transpose_last2(xt.data(), static_cast<const T*>(input.data_ptr()), p.N, C, HW);
+  const T* px = static_cast<const T*>(input.data_ptr());
   T* po = static_cast<T*>(out.data_ptr());
-  const int64_t grain = std::max<int64_t>(1, kDefaultGrain / std::max<int64_t>(16 * bins * C, 1));
-  parallel_for(0, p.K, grain, [&](int64_t b, int64_t e) {
+  const auto per_image = rois_per_image(proi, p);
+  const Blocks bl = channel_blocks(p);
+  parallel_for(0, p.N * bl.nblk, 1, [&](int64_t b, int64_t e) {
     RoiTable<T> tab;
-    std::vector<T> acc(static_cast<size_t>(bins * C));
-    for (int64_t k = b; k < e; ++k) {
-      tab.build(proi + 5 * k, p);
-      const T* img = xt.data() + tab.g.batch * HW * C;
-      const int64_t gh = tab.gh(), gw = tab.gw();
-      std::fill(acc.begin(), acc.end(), T(0));
-      for (int64_t ph = 0; ph < p.PH; ++ph)
-        for (int64_t pw = 0; pw < p.PW; ++pw) {
-          T* __restrict a = acc.data() + (ph * p.PW + pw) * C;
-          for (int64_t iy = 0; iy < gh; ++iy)
-            for (int64_t ix = 0; ix < gw; ++ix) {
-              auto s = bilinear_sample<T>(tab.rows[ph * gh + iy], tab.cols[pw * gw + ix], p.W);
-              if (s.w[0] == T(0) && s.w[1] == T(0) && s.w[2] == T(0) && s.w[3] == T(0)) continue;
-              const T* __restrict x0 = img + s.idx[0] * C;
-              const T* __restrict x1 = img + s.idx[1] * C;
-              const T* __restrict x2 = img + s.idx[2] * C;
-              const T* __restrict x3 = img + s.idx[3] * C;
-              const T w0 = s.w[0], w1 = s.w[1], w2 = s.w[2], w3 = s.w[3];
-              for (int64_t c = 0; c < C; ++c)
-                a[c] += w0 * x0[c] + w1 * x1[c] + w2 * x2[c] + w3 * x3[c];
-            }
-        }
-      T* o = po + k * C * bins;  // [C, PH * PW] <- acc [PH * PW, C]
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t bin = 0; bin < bins; ++bin) o[c * bins + bin] = acc[bin * C + c] / tab.g.count;
+    std::vector<T> xt(static_cast<size_t>(HW * bl.cb)), acc(static_cast<size_t>(bins * bl.cb));
+    for (int64_t task = b; task < e; ++task) {
+      const int64_t n = task / bl.nblk, c0 = (task % bl.nblk) * bl.cb,
+                    cn = std::min(C, c0 + bl.cb) - c0;
+      if (per_image[n].empty()) continue;
+      for (int64_t c = 0; c < cn; ++c) {  // channels-last slice [HW, cn]
+        const T* src = px + (n * C + c0 + c) * HW;
+        for (int64_t i = 0; i < HW; ++i) xt[i * cn + c] = src[i];
+      }
+      for (int64_t k : per_image[n]) {
+        tab.build(proi + 5 * k, p);
+        const int64_t gh = tab.gh(), gw = tab.gw();
+        std::fill(acc.begin(), acc.end(), T(0));
+        for (int64_t ph = 0; ph < p.PH; ++ph)
+          for (int64_t pw = 0; pw < p.PW; ++pw) {
+            T* __restrict a = acc.data() + (ph * p.PW + pw) * cn;
+            for (int64_t iy = 0; iy < gh; ++iy)
+              for (int64_t ix = 0; ix < gw; ++ix) {
+                auto s = bilinear_sample<T>(tab.rows[ph * gh + iy], tab.cols[pw * gw + ix], p.W);
+                if (s.w[0] == T(0) && s.w[1] == T(0) && s.w[2] == T(0) && s.w[3] == T(0)) continue;
+                const T* __restrict x0 = xt.data() + s.idx[0] * cn;
+                const T* __restrict x1 = xt.data() + s.idx[1] * cn;
+                const T* __restrict x2 = xt.data() + s.idx[2] * cn;
+                const T* __restrict x3 = xt.data() + s.idx[3] * cn;
+                const T w0 = s.w[0], w1 = s.w[1], w2 = s.w[2], w3 = s.w[3];
+                for (int64_t c = 0; c < cn; ++c)
+                  a[c] += w0 * x0[c] + w1 * x1[c] + w2 * x2[c] + w3 * x3[c];
+              }
+          }
+        T* o = po + (k * C + c0) * bins;  // [cn, PH * PW] <- acc [PH * PW, cn]
+        for (int64_t c = 0; c < cn; ++c)
+          for (int64_t bin = 0; bin < bins; ++bin)
+            o[c * bins + bin] = acc[bin * cn + c] / tab.g.count;
+      }
     }
   });
 }
@@ -110,50 +130,55 @@ void backward_typed(const Tensor& gi, const Tensor& go, const Tensor& rois,
                     const RoiAlignParams& p) {
   const int64_t C = p.C, HW = p.H * p.W, bins = p.PH * p.PW;
   const T* proi = static_cast<const T*>(rois.data_ptr());
-  std::vector<std::vector<int64_t>> per_image(static_cast<size_t>(p.N));
-  for (int64_t k = 0; k < p.K; ++k) {
-    auto g = roi_geometry<T>(proi + 5 * k, p);
-    check_batch(g, k, p);
-    per_image[g.batch].push_back(k);
-  }
-  std::vector<T> got(static_cast<size_t>(p.K * bins * C));  // [K, PH * PW, C]
-  transpose_last2(got.data(), static_cast<const T*>(go.data_ptr()), p.K, C, bins);
-  std::vector<T> git(static_cast<size_t>(p.N * HW * C), T(0));  // [N, H * W, C]
-  // Channel blocks of whole cache lines; enough tasks for the threads when N is small.
-  int64_t cb = C;
-  const int64_t want = 4 * num_threads();
-  while (p.N * ((C + cb - 1) / cb) < want && cb > 16) cb = (cb + 1) / 2;
-  cb = std::min<int64_t>(C, (cb + 15) / 16 * 16);
-  const int64_t nblk = (C + cb - 1) / cb;
-  parallel_for(0, p.N * nblk, 1, [&](int64_t b, int64_t e) {
+  const T* pgo = static_cast<const T*>(go.data_ptr());
+  T* pgi = static_cast<T*>(gi.data_ptr());
+  const auto per_image = rois_per_image(proi, p);
+  const Blocks bl = channel_blocks(p);
+  parallel_for(0, p.N * bl.nblk, 1, [&](int64_t b, int64_t e) {
     RoiTable<T> tab;
+    std::vector<T> gt(static_cast<size_t>(HW * bl.cb)), g(static_cast<size_t>(bins * bl.cb));
     for (int64_t task = b; task < e; ++task) {
-      const int64_t n = task / nblk, c0 = (task % nblk) * cb, c1 = std::min(C, c0 + cb);
-      T* img = git.data() + n * HW * C;
+      const int64_t n = task / bl.nblk, c0 = (task % bl.nblk) * bl.cb,
+                    cn = std::min(C, c0 + bl.cb) - c0;
+      std::fill(gt.begin(), gt.end(), T(0));  // this task's gradient slice [HW, cn]
       for (int64_t k : per_image[n]) {
         tab.build(proi + 5 * k, p);
         const int64_t gh = tab.gh(), gw = tab.gw();
         const T inv = T(1) / tab.g.count;
+        const T* src = pgo + (k * C + c0) * bins;  // g [bins, cn] <- grad_out [cn, bins]
+        for (int64_t c = 0; c < cn; ++c)
+          for (int64_t bin = 0; bin < bins; ++bin) g[bin * cn + c] = src[c * bins + bin] * inv;
         for (int64_t ph = 0; ph < p.PH; ++ph)
           for (int64_t pw = 0; pw < p.PW; ++pw) {
-            const T* __restrict g = got.data() + (k * bins + ph * p.PW + pw) * C;
+            const T* gb = g.data() + (ph * p.PW + pw) * cn;
             for (int64_t iy = 0; iy < gh; ++iy)
               for (int64_t ix = 0; ix < gw; ++ix) {
                 auto s = bilinear_sample<T>(tab.rows[ph * gh + iy], tab.cols[pw * gw + ix], p.W);
                 if (s.w[0] == T(0) && s.w[1] == T(0) && s.w[2] == T(0) && s.w[3] == T(0)) continue;
-                // Taps may coincide at the border: update them one after the other.
-                for (int t = 0; t < 4; ++t) {
-                  const T w = s.w[t] * inv;
-                  if (w == T(0)) continue;
-                  T* __restrict d = img + s.idx[t] * C;
-                  for (int64_t c = c0; c < c1; ++c) d[c] += w * g[c];
+                T* d0 = gt.data() + s.idx[0] * cn;
+                T* d1 = gt.data() + s.idx[1] * cn;
+                T* d2 = gt.data() + s.idx[2] * cn;
+                T* d3 = gt.data() + s.idx[3] * cn;
+                if (d0 != d1 && d0 != d2 && d0 != d3 && d1 != d2 && d1 != d3 && d2 != d3) {
+                  scatter4(d0, d1, d2, d3, s.w[0], s.w[1], s.w[2], s.w[3], gb, cn);
+                } else {  // taps clamped onto the same pixel: in order, one channel at a time
+                  for (int64_t c = 0; c < cn; ++c) {
+                    const T v = gb[c];
+                    d0[c] += s.w[0] * v;
+                    d1[c] += s.w[1] * v;
+                    d2[c] += s.w[2] * v;
+                    d3[c] += s.w[3] * v;
+                  }
                 }
               }
           }
       }
+      for (int64_t c = 0; c < cn; ++c) {  // grad_input [n, c0 + c, :, :] <- slice [HW, cn]
+        T* dst = pgi + (n * C + c0 + c) * HW;
+        for (int64_t i = 0; i < HW; ++i) dst[i] = gt[i * cn + c];
+      }
     }
   });
-  transpose_last2(static_cast<T*>(gi.data_ptr()), git.data(), p.N, HW, C);
 }
 
 void roi_align_cpu(const Tensor& out, const Tensor& input, const Tensor& rois,

@@ -6,8 +6,8 @@ output 7x7, spatial_scale 0.25, sampling_ratio 2, aligned=True; forward and forw
 
   OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/compare/roi_align_torch_cpu.py
 
-Prints the best single-call time of at least --calls calls (on a shared machine the minimum is the
-least disturbed estimate) and the median.
+Prints the best and median single-call wall time of --calls calls (on a shared machine the minimum
+is the least disturbed estimate) and the median process CPU time of all threads.
 """
 import argparse
 import statistics
@@ -35,14 +35,16 @@ def features():
 
 
 def timeit(fn, calls):
+    """(best wall ms, median wall ms, median process CPU ms of all threads)."""
     for _ in range(2):
         fn()
-    ts = []
+    ts, cpu = [], []
     for _ in range(calls):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         ts.append((time.perf_counter() - t0) * 1e3)
-    return min(ts), statistics.median(ts)
+        cpu.append((time.process_time() - c0) * 1e3)
+    return min(ts), statistics.median(ts), statistics.median(cpu)
 
 
 def main():
@@ -62,8 +64,9 @@ def main():
 
     fwdbwd = timeit(fb, a.calls)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
-    print(f"roi_align fwd      best {fwd[0]:8.2f} ms  median {fwd[1]:8.2f} ms")
-    print(f"roi_align fwd+bwd  best {fwdbwd[0]:8.2f} ms  median {fwdbwd[1]:8.2f} ms")
+    for name, t in (("fwd", fwd), ("fwd+bwd", fwdbwd)):
+        print(f"roi_align {name:8s} best {t[0]:8.2f} ms  median {t[1]:8.2f} ms  "
+              f"process CPU (median) {t[2]:8.2f} ms")
 
 
 if __name__ == "__main__":

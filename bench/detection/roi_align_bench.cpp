@@ -2,7 +2,9 @@
 // 512 ROIs, output 7x7, sampling_ratio 2, aligned=True. Same deterministic boxes as
 // bench/compare/roi_align_torch_{cpu,gpu}.py. Counters: GB/s of the forward's byte floor (input
 // read once, output written once) and GFLOP/s of the forward's multiply-adds (16 taps per bin
-// sample); fwd+bwd reports the same counters against its own time.
+// sample); fwd+bwd reports the same counters against its own time. CPU variants: wall time
+// (counters per wall second) plus the process CPU time of all threads (less sensitive to the load
+// of a shared machine).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -64,7 +66,7 @@ void BM_RoiAlignFwd(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(roi_align(x, r, {kP, kP}, kScale, kSR, true));
   counters(st);
 }
-BENCHMARK(BM_RoiAlignFwd)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RoiAlignFwd)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
 
 void BM_RoiAlignFwdBwd(benchmark::State& st) {
   Tensor x = features().set_requires_grad(true), r = rois(), g = grad_out();
@@ -76,7 +78,7 @@ void BM_RoiAlignFwdBwd(benchmark::State& st) {
   }
   counters(st);
 }
-BENCHMARK(BM_RoiAlignFwdBwd)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RoiAlignFwdBwd)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
 
 #ifdef DETFORGE_WITH_CUDA
 // CUDA, timed with events on the current stream (manual time). range(0): deterministic backward.

@@ -17,6 +17,10 @@ Tensor roi_align(const Tensor& input, const Tensor& rois, const Shape& output_si
   DF_CHECK(is_floating(input.dtype()) && is_floating(rois.dtype()), DTypeError, "[", op,
            "] input and rois must be floating, got ", dtype_name(input.dtype()), " and ",
            dtype_name(rois.dtype()));
+  if (input.dtype() == DType::f16 || input.dtype() == DType::bf16)  // computed in float32
+    return roi_align(input.to(DType::f32), rois, output_size, spatial_scale, sampling_ratio,
+                     aligned, deterministic)
+        .to(input.dtype());
   DF_CHECK(rois.device() == input.device(), DeviceError, "[", op,
            "] input and rois on different devices");
   DF_CHECK(output_size.size() == 1 || output_size.size() == 2, ConfigError, "[", op,

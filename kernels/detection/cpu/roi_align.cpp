@@ -51,8 +51,10 @@ std::vector<std::vector<int64_t>> rois_per_image(const T* rois, const RoiAlignPa
   return r;
 }
 
-// Tasks = (image, block of channels); blocks shrink (to >= 16 channels) until there are a few
-// tasks per thread. Each task's channels-last slice [H * W, cb] stays in L2 for the 64x64 maps.
+// Tasks = (image, block of channels), image fastest so that the threads' contiguous task ranges
+// cover all images (balanced when the ROIs are not); blocks shrink (to >= 16 channels) until there
+// are a few tasks per thread. Each task's channels-last slice [H * W, cb] stays in L2 for the 64x64
+// maps.
 struct Blocks {
   int64_t cb, nblk;
 };
@@ -89,8 +91,7 @@ void forward_typed(const Tensor& out, const Tensor& input, const Tensor& rois,
     RoiTable<T> tab;
     std::vector<T> xt(static_cast<size_t>(HW * bl.cb)), acc(static_cast<size_t>(bins * bl.cb));
     for (int64_t task = b; task < e; ++task) {
-      const int64_t n = task / bl.nblk, c0 = (task % bl.nblk) * bl.cb,
-                    cn = std::min(C, c0 + bl.cb) - c0;
+      const int64_t n = task % p.N, c0 = (task / p.N) * bl.cb, cn = std::min(C, c0 + bl.cb) - c0;
       if (per_image[n].empty()) continue;
       for (int64_t c = 0; c < cn; ++c) {  // channels-last slice [HW, cn]
         const T* src = px + (n * C + c0 + c) * HW;
@@ -138,8 +139,7 @@ void backward_typed(const Tensor& gi, const Tensor& go, const Tensor& rois,
     RoiTable<T> tab;
     std::vector<T> gt(static_cast<size_t>(HW * bl.cb)), g(static_cast<size_t>(bins * bl.cb));
     for (int64_t task = b; task < e; ++task) {
-      const int64_t n = task / bl.nblk, c0 = (task % bl.nblk) * bl.cb,
-                    cn = std::min(C, c0 + bl.cb) - c0;
+      const int64_t n = task % p.N, c0 = (task / p.N) * bl.cb, cn = std::min(C, c0 + bl.cb) - c0;
       std::fill(gt.begin(), gt.end(), T(0));  // this task's gradient slice [HW, cn]
       for (int64_t k : per_image[n]) {
         tab.build(proi + 5 * k, p);

@@ -117,10 +117,11 @@ void forward_typed(const Tensor& out, const Tensor& input, const Tensor& rois,
                   a[c] += w0 * x0[c] + w1 * x1[c] + w2 * x2[c] + w3 * x3[c];
               }
           }
+        const T count = tab.g.count;  // divide (as torchvision), vectorised over the block
+        for (int64_t i = 0; i < bins * cn; ++i) acc[i] /= count;
         T* o = po + (k * C + c0) * bins;  // [cn, PH * PW] <- acc [PH * PW, cn]
         for (int64_t c = 0; c < cn; ++c)
-          for (int64_t bin = 0; bin < bins; ++bin)
-            o[c * bins + bin] = acc[bin * cn + c] / tab.g.count;
+          for (int64_t bin = 0; bin < bins; ++bin) o[c * bins + bin] = acc[bin * cn + c];
       }
     }
   });

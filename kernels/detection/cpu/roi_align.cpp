@@ -93,9 +93,12 @@ void forward_typed(const Tensor& out, const Tensor& input, const Tensor& rois,
     for (int64_t task = b; task < e; ++task) {
       const int64_t n = task % p.N, c0 = (task / p.N) * bl.cb, cn = std::min(C, c0 + bl.cb) - c0;
       if (per_image[n].empty()) continue;
-      for (int64_t c = 0; c < cn; ++c) {  // channels-last slice [HW, cn]
-        const T* src = px + (n * C + c0 + c) * HW;
-        for (int64_t i = 0; i < HW; ++i) xt[i * cn + c] = src[i];
+      // Channels-last slice [HW, cn], in tiles of 16 pixels so that the strided writes stay in L1.
+      const T* src = px + (n * C + c0) * HW;
+      for (int64_t i0 = 0; i0 < HW; i0 += 16) {
+        const int64_t i1 = std::min(HW, i0 + 16);
+        for (int64_t c = 0; c < cn; ++c)
+          for (int64_t i = i0; i < i1; ++i) xt[i * cn + c] = src[c * HW + i];
       }
       for (int64_t k : per_image[n]) {
         tab.build(proi + 5 * k, p);
@@ -174,9 +177,12 @@ void backward_typed(const Tensor& gi, const Tensor& go, const Tensor& rois,
               }
           }
       }
-      for (int64_t c = 0; c < cn; ++c) {  // grad_input [n, c0 + c, :, :] <- slice [HW, cn]
-        T* dst = pgi + (n * C + c0 + c) * HW;
-        for (int64_t i = 0; i < HW; ++i) dst[i] = gt[i * cn + c];
+      // grad_input [n, c0 + c, :, :] <- slice [HW, cn], in tiles of 16 pixels.
+      T* dst = pgi + (n * C + c0) * HW;
+      for (int64_t i0 = 0; i0 < HW; i0 += 16) {
+        const int64_t i1 = std::min(HW, i0 + 16);
+        for (int64_t c = 0; c < cn; ++c)
+          for (int64_t i = i0; i < i1; ++i) dst[c * HW + i] = gt[i * cn + c];
       }
     }
   });

@@ -4,8 +4,8 @@
 // channels of the block. Per ROI, the separable sample table (row / column taps) is built once.
 //  - forward: per ROI of the image, accumulate [PH * PW, cb] and write its [cb, PH, PW] slice.
 //  - backward: the task owns its gradient slice [H * W, cb], walks the ROIs of its image in index
-//    order scattering grad_out / count, then writes the slice back to NCHW: no atomics, and the
-//    result does not depend on the number of threads (deterministic).
+//    order scattering grad_out / count, then writes the slice back to NCHW: no atomics, the same
+//    order of additions per element in every run (deterministic).
 #include <algorithm>
 #include <vector>
 
@@ -52,9 +52,9 @@ std::vector<std::vector<int64_t>> rois_per_image(const T* rois, const RoiAlignPa
 }
 
 // Tasks = (image, block of channels), image fastest so that the threads' contiguous task ranges
-// cover all images (balanced when the ROIs are not); blocks shrink (to >= 16 channels) until there
-// are a few tasks per thread. Each task's channels-last slice [H * W, cb] stays in L2 for the 64x64
-// maps.
+// cover all images (balanced when the ROIs are not); blocks halve (while wider than 16 channels)
+// until there are a few tasks per thread. Each task's channels-last slice [H * W, cb] stays in L2
+// for the 64x64 maps.
 struct Blocks {
   int64_t cb, nblk;
 };

@@ -97,5 +97,19 @@ TEST(RoiPooler, MissingFeatureNamesIt) {
   }
 }
 
+TEST(RoiPooler, CudaMatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << test::skip_reason_no_cuda();
+  PoolerFixture p = load();
+  std::map<std::string, Tensor> x;
+  for (auto& [k, v] : p.feats) x[k] = v.to(cuda_device(0)).set_requires_grad(true);
+  std::vector<Tensor> boxes{p.boxes[0].to(cuda_device(0)), p.boxes[1].to(cuda_device(0))};
+  MultiScaleRoIAlign pooler({"feat0", "feat1", "feat2", "feat3"}, {7}, 2);
+  Tensor out = pooler(x, boxes, p.shapes);
+  EXPECT_TRUE(test::compare(out.to(kCPU), p.f.tensors.at("output"), 1e-5).empty());
+  out.backward(p.f.tensors.at("grad_output").to(cuda_device(0)));
+  for (auto& [k, v] : x)
+    EXPECT_TRUE(test::compare(v.grad().to(kCPU), p.f.tensors.at("grad_" + k), 1e-5).empty()) << k;
+}
+
 }  // namespace
 }  // namespace detforge::detection

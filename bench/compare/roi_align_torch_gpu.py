@@ -5,14 +5,22 @@ bench/detection/roi_align_bench.cpp (BM_RoiAlignFwd_CUDA / BM_RoiAlignFwdBwd_CUD
 aligned=True; forward and forward+backward (grad w.r.t. the features; torchvision's backward uses
 atomicAdd). For the GPU machine, in the same call as detforge_bench:
 
-  python3 bench/compare/roi_align_torch_gpu.py --dtype float32 --iters 200
+  python3 bench/compare/roi_align_torch_gpu.py --bin build-cuda/bench --dtype float32
+
+--bin FOLDER runs detforge_bench's BM_RoiAlign*_CUDA from that folder too (scripts/gpu_verify.sh
+passes it), so both sides are measured in the same call.
 """
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
 
 import torch
 from torchvision.ops import roi_align
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from roi_align_torch_cpu import C, H, K, N, P, SCALE, SR, W, make_rois
 
 
@@ -35,6 +43,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--iters", type=int, default=200)
     ap.add_argument("--dtype", default="float32", choices=["float32", "float64", "float16"])
+    ap.add_argument("--bin", default=None, help="folder with detforge_bench (runs BM_RoiAlign*_CUDA)")
     a = ap.parse_args()
     dt = getattr(torch, a.dtype)
     dev = torch.device("cuda")
@@ -57,6 +66,16 @@ def main():
     for name, (best, med) in (("fwd", fwd), ("fwd+bwd", fwdbwd)):
         print(f"roi_align {name:8s} best {best:9.1f} us  median {med:9.1f} us  "
               f"({byte_floor / best * 1e-3:.0f} GB/s of the forward byte floor)")
+    if a.bin:
+        r = subprocess.run([os.path.join(a.bin, "detforge_bench"), "--benchmark_filter=RoiAlign.*_CUDA",
+                            "--benchmark_format=json", "--benchmark_min_time=0.2"],
+                           capture_output=True, text=True)
+        try:
+            for bm in json.loads(r.stdout)["benchmarks"]:
+                print(f"detforge {bm['name']:40s} {bm['real_time']:10.1f} {bm['time_unit']}",
+                      {k: f"{v:.3g}" for k, v in bm.items() if k.endswith("/s")})
+        except (ValueError, KeyError):
+            print("detforge_bench produced no JSON:", r.stderr[-2000:])
 
 
 if __name__ == "__main__":

@@ -44,7 +44,6 @@ class DETFORGE_API FeaturePyramidNetwork : public nn::Cloneable<FeaturePyramidNe
  public:
   explicit FeaturePyramidNetwork(const FpnOptions& options);
   std::string type_name() const override { return "FeaturePyramidNetwork"; }
-  using nn::Module::forward;
   FeatureList forward(const FeatureList& features);
   const FpnOptions& options() const { return opt_; }
   int64_t num_levels() const { return static_cast<int64_t>(opt_.in_channels.size()); }

@@ -60,7 +60,12 @@ HeadConfig parse_head(const nlohmann::json& j, const std::string& path) {
   } else {
     r.allow({"type", "num_classes", "deconv_channels", "head_conv", "heatmap_bias"});
     c.num_classes = r.get_int("num_classes", c.num_classes, 1);
-    c.deconv_channels = r.get_int_list("deconv_channels", c.deconv_channels, 1);
+    // An empty list is allowed here: no up-convolution (the input is already at stride 4).
+    const auto* d = j.contains("deconv_channels") ? &j.at("deconv_channels") : nullptr;
+    if (d && d->is_array() && d->empty())
+      c.deconv_channels.clear();
+    else
+      c.deconv_channels = r.get_int_list("deconv_channels", c.deconv_channels, 1);
     c.head_conv = r.get_int("head_conv", c.head_conv, 1);
     c.heatmap_bias = r.get_double("heatmap_bias", c.heatmap_bias);
   }

@@ -43,7 +43,6 @@ class DETFORGE_API RetinaNetHead : public nn::Cloneable<RetinaNetHead> {
   RetinaNetHead(int64_t in_channels, int64_t num_anchors, int64_t num_classes,
                 const NormFactory& norm = {}, double prior_probability = 0.01);
   std::string type_name() const override { return "RetinaNetHead"; }
-  using nn::Module::forward;
   RetinaNetHeadOutput forward(const std::vector<Tensor>& features);
 };
 

@@ -16,7 +16,6 @@ class DETFORGE_API RPNHead : public nn::Cloneable<RPNHead> {
  public:
   RPNHead(int64_t in_channels, int64_t num_anchors, int64_t conv_depth = 1);
   std::string type_name() const override { return "RPNHead"; }
-  using nn::Module::forward;
   RpnHeadOutput forward(const std::vector<Tensor>& features);
   int64_t num_anchors() const { return num_anchors_; }
 

@@ -15,7 +15,10 @@ FpnExtra parse_fpn_extra(const std::string& s) {
       str_cat("[detection.FPN] unknown extra block '", s, "' (expected none, maxpool or p6p7)"));
 }
 
-LastLevelP6P7::LastLevelP6P7(int64_t in, int64_t out) : use_p5_(in == out) {
+LastLevelP6P7::LastLevelP6P7(int64_t in, int64_t out, std::optional<bool> use_p5)
+    : use_p5_(use_p5.value_or(in == out)) {
+  DF_CHECK(!use_p5_ || in == out, ConfigError, "[detection.FPN] P6 from P5 needs in_channels ", in,
+           " == out_channels ", out);
   auto p6 = register_module("p6", std::make_shared<nn::Conv2d>(in, out, 3, 2, 1));
   auto p7 = register_module("p7", std::make_shared<nn::Conv2d>(out, out, 3, 2, 1));
   init_kaiming_uniform_a1(*p6);
@@ -45,10 +48,11 @@ FeaturePyramidNetwork::FeaturePyramidNetwork(const FpnOptions& o) : opt_(o) {
   });
   if (o.extra == FpnExtra::p6p7) {
     int64_t in = o.p6p7_in_channels > 0 ? o.p6p7_in_channels : o.out_channels;
-    DF_CHECK(in == o.out_channels || in == o.in_channels.back(), ConfigError,
+    bool use_p5 = o.p6_use_p5.value_or(in == o.out_channels);
+    DF_CHECK(use_p5 ? in == o.out_channels : in == o.in_channels.back(), ConfigError,
              "[detection.FPN] p6p7_in_channels ", in, " must equal out_channels ", o.out_channels,
              " (P6 from P5) or the last input's channels ", o.in_channels.back(), " (P6 from C5)");
-    register_module("extra_blocks", std::make_shared<LastLevelP6P7>(in, o.out_channels));
+    register_module("extra_blocks", std::make_shared<LastLevelP6P7>(in, o.out_channels, use_p5));
   }
 }
 

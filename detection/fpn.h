@@ -10,6 +10,8 @@
 // Inputs and outputs are ordered named maps (FeatureList); output names are the input names plus
 // "pool" or "p6", "p7". Init as torchvision: kaiming_uniform(a = 1) weights, zero biases.
 #pragma once
+#include <optional>
+
 #include "detection/layers.h"
 
 namespace detforge::detection {
@@ -24,13 +26,17 @@ struct FpnOptions {
   // Input channels of P6 for p6p7: 0 means out_channels (P6 from P5); else the last input's
   // channels (P6 from C5), as torchvision's LastLevelP6P7(in_channels, out_channels).
   int64_t p6p7_in_channels = 0;
+  // Overrides that rule when set (ElasticFPN's extract: C5 may have the FPN's width and still be
+  // the source).
+  std::optional<bool> p6_use_p5;
   NormFactory norm;  // empty: no norm, convs with bias
 };
 
 // LastLevelP6P7's parameters ("p6", "p7" Conv2d 3x3 stride 2 padding 1).
 class DETFORGE_API LastLevelP6P7 : public nn::Cloneable<LastLevelP6P7> {
  public:
-  LastLevelP6P7(int64_t in_channels, int64_t out_channels);
+  // use_p5 unset: torchvision's rule, in_channels == out_channels.
+  LastLevelP6P7(int64_t in_channels, int64_t out_channels, std::optional<bool> use_p5 = {});
   std::string type_name() const override { return "LastLevelP6P7"; }
   bool use_p5() const { return use_p5_; }
   // Appends P6 and P7 computed from p5 or c5.

@@ -1,5 +1,7 @@
 #include "detection/module_config.h"
 
+#include <cmath>
+
 #include "nn/json_reader.h"
 #include "tensor/error.h"
 
@@ -16,12 +18,20 @@ NeckConfig parse_neck(const nlohmann::json& j, const std::string& path) {
     return c;
   }
   nn::JsonReader r(j, path, kWho);
-  c.type = r.get_string("type", "none", {"none", "fpn"});
+  c.type = r.get_string("type", "none", {"none", "fpn", "elastic_fpn"});
   if (c.type == "none") {
     r.allow({"type"});
     return c;
   }
-  r.allow({"type", "in_levels", "out_channels", "extra", "p6_from", "norm", "gn_groups"});
+  if (c.type == "elastic_fpn") {
+    r.allow({"type", "in_levels", "out_channels", "extra", "p6_from", "norm", "gn_groups",
+             "width_multipliers"});
+    c.width_multipliers = r.get_double_list("width_multipliers", c.width_multipliers);
+    for (double m : c.width_multipliers)
+      if (m <= 0) r.fail("width_multipliers", "positive numbers");
+  } else {
+    r.allow({"type", "in_levels", "out_channels", "extra", "p6_from", "norm", "gn_groups"});
+  }
   c.in_levels = r.get_int_list("in_levels", c.in_levels, 2);
   if (c.in_levels.empty()) r.fail("in_levels", "a non-empty list of levels in 2..5");
   for (size_t i = 0; i < c.in_levels.size(); ++i)
@@ -34,8 +44,11 @@ NeckConfig parse_neck(const nlohmann::json& j, const std::string& path) {
   c.p6_from_c5 = from == "c5";
   c.norm = r.get_string("norm", "none", {"none", "bn", "gn"});
   c.gn_groups = r.get_int("gn_groups", c.gn_groups, 1);
-  if (c.norm == "gn" && c.out_channels % c.gn_groups != 0)
-    r.fail("gn_groups", str_cat("a divisor of out_channels ", c.out_channels));
+  if (c.norm == "gn")
+    for (double m : c.type == "fpn" ? std::vector<double>{1.0} : c.width_multipliers) {
+      int64_t w = static_cast<int64_t>(std::llround(c.out_channels * m));
+      if (w % c.gn_groups != 0) r.fail("gn_groups", str_cat("a divisor of the FPN width ", w));
+    }
   return c;
 }
 
@@ -84,7 +97,7 @@ BoxHeadConfig parse_box_head(const nlohmann::json& j, const std::string& path) {
 
 std::shared_ptr<FeaturePyramidNetwork> build_neck(const NeckConfig& cfg,
                                                   const std::vector<int64_t>& backbone_channels) {
-  if (cfg.type == "none") return nullptr;
+  if (cfg.type != "fpn") return nullptr;
   FpnOptions o;
   for (int64_t l : cfg.in_levels) {
     DF_CHECK(l >= 2 && l - 2 < static_cast<int64_t>(backbone_channels.size()), ConfigError, "[",
@@ -95,8 +108,28 @@ std::shared_ptr<FeaturePyramidNetwork> build_neck(const NeckConfig& cfg,
   o.out_channels = cfg.out_channels;
   o.extra = cfg.extra;
   o.p6p7_in_channels = cfg.p6_from_c5 ? o.in_channels.back() : cfg.out_channels;
+  o.p6_use_p5 = !cfg.p6_from_c5;
   o.norm = make_norm_factory(cfg.norm, cfg.gn_groups);
   return std::make_shared<FeaturePyramidNetwork>(o);
+}
+
+std::shared_ptr<ElasticFPN> build_elastic_neck(const NeckConfig& cfg,
+                                               const std::vector<int64_t>& backbone_channels) {
+  if (cfg.type != "elastic_fpn") return nullptr;
+  ElasticFpnOptions o;
+  for (int64_t l : cfg.in_levels) {
+    DF_CHECK(l >= 2 && l - 2 < static_cast<int64_t>(backbone_channels.size()), ConfigError, "[",
+             kWho, "] neck.in_levels: level ", l, " is not among the backbone's C2..C",
+             backbone_channels.size() + 1);
+    o.in_channels.push_back(backbone_channels[l - 2]);
+  }
+  o.out_channels = cfg.out_channels;
+  o.width_multipliers = cfg.width_multipliers;
+  o.extra = cfg.extra;
+  o.p6_from_c5 = cfg.p6_from_c5;
+  o.norm = cfg.norm;
+  o.gn_groups = cfg.gn_groups;
+  return std::make_shared<ElasticFPN>(o);
 }
 
 std::shared_ptr<RPNHead> build_rpn_head(const HeadConfig& cfg, int64_t in_channels) {

@@ -5,6 +5,7 @@
 //           {"type": "fpn", "in_levels": [2, 3, 4, 5], "out_channels": 256,
 //            "extra": "none" | "maxpool" | "p6p7", "p6_from": "p5" | "c5",
 //            "norm": "none" | "bn" | "gn", "gn_groups": 32}
+//         | {"type": "elastic_fpn", ... the fpn keys ..., "width_multipliers": [1.0, 1.25, 1.5]}
 //   "head": {"type": "rpn", "num_anchors": 3, "conv_depth": 1}
 //         | {"type": "retinanet", "num_anchors": 9, "num_classes": 80, "prior_probability": 0.01,
 //            "norm": "none" | "gn", "gn_groups": 32}
@@ -16,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "detection/elastic_fpn.h"
 #include "detection/fpn.h"
 #include "detection/heads/box_head.h"
 #include "detection/heads/centernet_head.h"
@@ -25,13 +27,14 @@
 namespace detforge::detection {
 
 struct NeckConfig {
-  std::string type = "none";  // "none" | "fpn"
+  std::string type = "none";  // "none" | "fpn" | "elastic_fpn"
   std::vector<int64_t> in_levels{2, 3, 4, 5};
   int64_t out_channels = 256;
   FpnExtra extra = FpnExtra::none;
   bool p6_from_c5 = false;
   std::string norm = "none";
   int64_t gn_groups = 32;
+  std::vector<double> width_multipliers{1.0, 1.25, 1.5};  // elastic_fpn only
 };
 
 struct HeadConfig {
@@ -56,9 +59,12 @@ DETFORGE_API HeadConfig parse_head(const nlohmann::json& j, const std::string& p
 DETFORGE_API BoxHeadConfig parse_box_head(const nlohmann::json& j,
                                           const std::string& path = "box_head");
 
-// The FPN for a backbone whose C2..C5 have `backbone_channels` (4 values); nullptr for "none".
+// The FPN for a backbone whose C2..C5 have `backbone_channels` (4 values); nullptr unless "fpn"
+// (build_neck) / "elastic_fpn" (build_elastic_neck).
 // ConfigError when a level is outside C2..C5.
 DETFORGE_API std::shared_ptr<FeaturePyramidNetwork> build_neck(
+    const NeckConfig& cfg, const std::vector<int64_t>& backbone_channels);
+DETFORGE_API std::shared_ptr<ElasticFPN> build_elastic_neck(
     const NeckConfig& cfg, const std::vector<int64_t>& backbone_channels);
 DETFORGE_API std::shared_ptr<RPNHead> build_rpn_head(const HeadConfig& cfg, int64_t in_channels);
 DETFORGE_API std::shared_ptr<RetinaNetHead> build_retinanet_head(const HeadConfig& cfg,

@@ -26,8 +26,12 @@ Tensor conv_transpose2d(const Tensor& input, const Tensor& weight, const Tensor&
                         std::vector<int64_t> dilation) {
   DF_CHECK(input.defined() && weight.defined(), Error,
            "[conv_transpose2d] undefined input or weight");
+  if (input.dim() == 3)  // unbatched CHW, as PyTorch
+    return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding, output_padding,
+                            groups, dilation)
+        .squeeze(0);
   DF_CHECK(input.dim() == 4 && weight.dim() == 4, ShapeError,
-           "[conv_transpose2d] expected a 4-D input (NCHW) and a 4-D weight, got ",
+           "[conv_transpose2d] expected a 3-D (CHW) or 4-D (NCHW) input and a 4-D weight, got ",
            shape_str(input.shape()), " and ", shape_str(weight.shape()));
   DF_CHECK(is_floating(input.dtype()) && input.dtype() == weight.dtype(), DTypeError,
            "[conv_transpose2d] input ", dtype_name(input.dtype()), " and weight ",

@@ -1,9 +1,9 @@
-// Differentiable 2-D transposed convolution (torch.nn.functional.conv_transpose2d): NCHW input,
-// weight [C_in, C_out / groups, KH, KW], optional bias [C_out]. Output size per axis:
-// (H - 1) * stride - 2 * padding + dilation * (KH - 1) + output_padding + 1.
-// Built on the conv2d kernels: the forward is conv2d's backward-data kernel, the input gradient a
-// conv2d forward and the weight gradient conv2d's backward-weight kernel with the roles of input
-// and gradient swapped. First-order only, as conv2d.
+// Differentiable 2-D transposed convolution (torch.nn.functional.conv_transpose2d): NCHW (or CHW)
+// input, weight [C_in, C_out / groups, KH, KW], optional bias [C_out]. Output size per axis: (H -
+// 1) * stride - 2 * padding + dilation * (KH - 1) + output_padding + 1. Built on the conv2d
+// kernels: the forward is conv2d's backward-data kernel, the input gradient a conv2d forward and
+// the weight gradient conv2d's backward-weight kernel with the roles of input and gradient swapped.
+// First-order only, as conv2d.
 #pragma once
 #include <vector>
 

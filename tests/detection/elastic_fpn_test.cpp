@@ -11,6 +11,7 @@
 #include "autograd/reduction.h"
 #include "detection/elastic_fpn.h"
 #include "detection/module_config.h"
+#include "tensor/view_ops.h"
 #include "tests/test_util.h"
 
 using namespace detforge;
@@ -134,4 +135,18 @@ TEST(ElasticFPN, FromConfig) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("neck.width_multipliers"), std::string::npos) << e.what();
   }
+}
+
+TEST(ElasticFPN, CloneIsDeepAndKeepsTheActiveWidth) {
+  ElasticFPN efpn(options(FpnExtra::p6p7, "gn", true));
+  efpn.set_active_width(1.25);
+  auto copy = efpn.clone_as<ElasticFPN>();
+  ASSERT_TRUE(copy);
+  EXPECT_EQ(copy->active_out_channels(), 10);
+  FeatureList in{{"0", randn({1, 6, 8, 8})}, {"1", randn({1, 12, 4, 4})}};
+  NoGradGuard ng;
+  FeatureList a = efpn.forward(in), b = copy->forward(in);
+  for (size_t i = 0; i < a.size(); ++i) DF_EXPECT_CLOSE(b[i].second, a[i].second, 0.0);
+  raw::fill(copy->submodule("extra_blocks.p6").param("weight"), 0.0);
+  EXPECT_GT(sum(abs(efpn.submodule("extra_blocks.p6").param("weight"))).item(), 0.0);
 }

@@ -1,10 +1,10 @@
-#include "nas/config_util.h"
+#include "nn/json_reader.h"
 
 #include <climits>
 
 #include "tensor/error.h"
 
-namespace detforge::nas {
+namespace detforge::nn {
 
 JsonReader::JsonReader(nlohmann::json j, std::string path, std::string who)
     : j_(std::move(j)), path_(std::move(path)), who_(std::move(who)) {
@@ -103,4 +103,4 @@ nlohmann::json JsonReader::get_object(const std::string& key) const {
   return j_.at(key);
 }
 
-}  // namespace detforge::nas
+}  // namespace detforge::nn

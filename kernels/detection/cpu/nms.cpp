@@ -68,8 +68,13 @@ template <class A>
 std::vector<int64_t> rank_order(const A* sc, int64_t n) {
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t(0));
-  std::sort(order.begin(), order.end(),
-            [sc](int64_t a, int64_t b) { return sc[a] > sc[b] || (!(sc[b] > sc[a]) && a < b); });
+  // NaN ranks first, as in PyTorch's descending sort; a strict weak order even with NaNs.
+  auto before = [](A x, A y) { return x != x ? y == y : x > y; };
+  std::sort(order.begin(), order.end(), [sc, before](int64_t a, int64_t b) {
+    if (before(sc[a], sc[b])) return true;
+    if (before(sc[b], sc[a])) return false;
+    return a < b;
+  });
   return order;
 }
 

@@ -20,15 +20,19 @@ def make_boxes(n, seed):
 def bench(name, fn, min_time=1.0):
     fn()
     n, t0 = 0, time.perf_counter()
-    best = float("inf")
+    times = []
+    c0 = time.process_time()
     while time.perf_counter() - t0 < min_time or n < 5:
         t = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - t)
+        times.append(time.perf_counter() - t)
         n += 1
-    mean = (time.perf_counter() - t0) / n
+    mean, best = sum(times) / n, min(times)
+    med = sorted(times)[n // 2]
+    cpu = (time.process_time() - c0) / n  # all threads: compare with single-threaded ops only
     extra = f" kept={out.numel()}" if out is not None and out.dim() == 1 else ""
-    print(f"{name:40s} mean {mean * 1e3:9.3f} ms  best {best * 1e3:9.3f} ms  ({n} runs){extra}")
+    print(f"{name:34s} mean {mean * 1e3:9.3f} ms  median {med * 1e3:9.3f} ms  best {best * 1e3:9.3f} ms  cpu {cpu * 1e3:9.3f} ms"
+          f"  ({n} runs){extra}")
 
 
 def main():

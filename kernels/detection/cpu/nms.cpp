@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/detection/nms.h"
+#include "tensor/parallel.h"
 
 namespace detforge::kernels {
 namespace {
@@ -118,19 +119,29 @@ Tensor batched_typed(const Tensor& boxes, const Tensor& scores, const Tensor& id
   std::vector<int64_t> by_class(order);
   std::stable_sort(by_class.begin(), by_class.end(),
                    [cls](int64_t a, int64_t c) { return cls[a] < cls[c]; });
-  std::vector<uint8_t> kept(static_cast<size_t>(n), 0);
-  SortedBoxes<A> s;
-  std::vector<int64_t> keep;
+  std::vector<std::pair<int64_t, int64_t>> groups;  // [lo, hi) in by_class
   for (int64_t lo = 0; lo < n;) {
     int64_t hi = lo + 1;
     while (hi < n && cls[by_class[hi]] == cls[by_class[lo]]) ++hi;
-    gather(s, b, by_class.data() + lo, hi - lo);
-    keep.clear();
-    nms_sorted(s, hi - lo, nms_cut<A>(thr), keep);
-    for (int64_t k : keep) kept[static_cast<size_t>(k)] = 1;
+    groups.emplace_back(lo, hi);
     lo = hi;
   }
-  keep.clear();
+  // Classes are independent: in parallel when there is enough work (each box's flag is written by
+  // its own class only).
+  std::vector<uint8_t> kept(static_cast<size_t>(n), 0);
+  const int64_t ng = static_cast<int64_t>(groups.size());
+  parallel_for(0, ng, n >= 4096 ? 1 : ng, [&](int64_t gb, int64_t ge) {
+    SortedBoxes<A> s;
+    std::vector<int64_t> k;
+    for (int64_t gi = gb; gi < ge; ++gi) {
+      auto [lo, hi] = groups[static_cast<size_t>(gi)];
+      gather(s, b, by_class.data() + lo, hi - lo);
+      k.clear();
+      nms_sorted(s, hi - lo, nms_cut<A>(thr), k);
+      for (int64_t i : k) kept[static_cast<size_t>(i)] = 1;
+    }
+  });
+  std::vector<int64_t> keep;
   for (int64_t i : order)
     if (kept[static_cast<size_t>(i)]) keep.push_back(i);
   return to_tensor(keep);

@@ -53,6 +53,7 @@ BENCHMARK(BM_NmsCpu)
     ->Arg(4000)
     ->Arg(20000)
     ->ComputeStatistics("min", min_of)
+    ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMillisecond);
 
 void BM_BatchedNmsCpu(benchmark::State& st) {
@@ -65,6 +66,7 @@ BENCHMARK(BM_BatchedNmsCpu)
     ->Arg(4000)
     ->Arg(20000)
     ->ComputeStatistics("min", min_of)
+    ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMillisecond);
 
 void BM_BoxIouCpu(benchmark::State& st) {
@@ -73,7 +75,11 @@ void BM_BoxIouCpu(benchmark::State& st) {
   st.counters["pairs/s"] = benchmark::Counter(static_cast<double>(st.range(0) * st.range(0)),
                                               benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_BoxIouCpu)->Arg(1000)->ComputeStatistics("min", min_of)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BoxIouCpu)
+    ->Arg(1000)
+    ->ComputeStatistics("min", min_of)
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMicrosecond);
 
 void BM_GeneralizedBoxIouFwdBwdCpu(benchmark::State& st) {
   BoxSet a = make_boxes(st.range(0), 5), b = make_boxes(st.range(0), 6);
@@ -92,6 +98,7 @@ void BM_GeneralizedBoxIouFwdBwdCpu(benchmark::State& st) {
 BENCHMARK(BM_GeneralizedBoxIouFwdBwdCpu)
     ->Arg(1000)
     ->ComputeStatistics("min", min_of)
+    ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMicrosecond);
 
 #ifdef DETFORGE_WITH_CUDA

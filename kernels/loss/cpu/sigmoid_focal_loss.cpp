@@ -30,6 +30,58 @@ inline A gamma_value(double gamma) {
   return G >= 0 ? A(G) : static_cast<A>(gamma);
 }
 
+// The element loops, as plain functions of pointers so that G folds into the math even when
+// parallel_for outlines the calling lambda (a gamma read through a capture would not fold, and
+// the pow branch would then stop vectorisation).
+template <class T, int G>
+void value_loop(const T* x, const T* y, T* o, int64_t n, acc_t<T> alpha, double gamma_d) {
+  using A = acc_t<T>;
+  const A gamma = gamma_value<A, G>(gamma_d);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    o[i] = cast_to<T>(
+        sigmoid_focal_loss_value(static_cast<A>(x[i]), static_cast<A>(y[i]), alpha, gamma));
+}
+
+template <class T, int G>
+double sum_loop(const T* x, const T* y, int64_t n, acc_t<T> alpha, double gamma_d) {
+  using A = acc_t<T>;
+  const A gamma = gamma_value<A, G>(gamma_d);
+  A buf[kBlock];
+  double a = 0;
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    const int64_t len = std::min(kBlock, n - i0);
+    const T* xb = x + i0;
+    const T* yb = y + i0;
+#pragma omp simd
+    for (int64_t k = 0; k < len; ++k)
+      buf[k] = sigmoid_focal_loss_value(static_cast<A>(xb[k]), static_cast<A>(yb[k]), alpha, gamma);
+#pragma omp simd reduction(+ : a)
+    for (int64_t k = 0; k < len; ++k) a += static_cast<double>(buf[k]);
+  }
+  return a;
+}
+
+// g: per-element grad_out (full) or null with the scalar g0.
+template <class T, int G, bool GX, bool GY, bool FULL>
+void grad_loop(const T* x, const T* y, const T* g, acc_t<T> g0, T* gx, T* gy, int64_t n,
+               acc_t<T> alpha, double gamma_d) {
+  using A = acc_t<T>;
+  const A gamma = gamma_value<A, G>(gamma_d);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    A dx, dy;
+    sigmoid_focal_loss_grad(static_cast<A>(x[i]), static_cast<A>(y[i]), alpha, gamma, dx, dy);
+    A gi;
+    if constexpr (FULL)
+      gi = static_cast<A>(g[i]);
+    else
+      gi = g0;
+    if constexpr (GX) gx[i] = cast_to<T>(gi * dx);
+    if constexpr (GY) gy[i] = cast_to<T>(gi * dy);
+  }
+}
+
 template <class T, int G>
 void forward_typed(const SigmoidFocalLossParams& p, const Tensor& out, const Tensor& xt,
                    const Tensor& yt) {
@@ -39,31 +91,15 @@ void forward_typed(const SigmoidFocalLossParams& p, const Tensor& out, const Ten
   const T* y = static_cast<const T*>(yt.data_ptr());
   T* o = static_cast<T*>(out.data_ptr());
   const A alpha = static_cast<A>(p.alpha);
-  const A gamma = gamma_value<A, G>(p.gamma);
+  const double gamma = p.gamma;
   if (p.reduction == LossReduction::none) {
-    parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) {
-#pragma omp simd
-      for (int64_t i = b; i < e; ++i)
-        o[i] = cast_to<T>(
-            sigmoid_focal_loss_value(static_cast<A>(x[i]), static_cast<A>(y[i]), alpha, gamma));
+    parallel_for(0, n, kGrain, [=](int64_t b, int64_t e) {
+      value_loop<T, G>(x + b, y + b, o + b, e - b, alpha, gamma);
     });
     return;
   }
-  auto s = cpu::chunked_sum<1>(n, kGrain, [&](int64_t b, int64_t e, double* acc) {
-    A buf[kBlock];
-    double a = 0;
-    for (int64_t i0 = b; i0 < e; i0 += kBlock) {
-      const int64_t len = std::min(kBlock, e - i0);
-      const T* xb = x + i0;
-      const T* yb = y + i0;
-#pragma omp simd
-      for (int64_t k = 0; k < len; ++k)
-        buf[k] =
-            sigmoid_focal_loss_value(static_cast<A>(xb[k]), static_cast<A>(yb[k]), alpha, gamma);
-#pragma omp simd reduction(+ : a)
-      for (int64_t k = 0; k < len; ++k) a += static_cast<double>(buf[k]);
-    }
-    acc[0] += a;
+  auto s = cpu::chunked_sum<1>(n, kGrain, [=](int64_t b, int64_t e, double* acc) {
+    acc[0] += sum_loop<T, G>(x + b, y + b, e - b, alpha, gamma);
   });
   // mean of an empty tensor: 0 / 0 = NaN, as PyTorch.
   double v = p.reduction == LossReduction::mean ? s[0] / static_cast<double>(n) : s[0];
@@ -75,29 +111,17 @@ void backward_loop(const SigmoidFocalLossParams& p, T* gx, T* gy, const T* g, co
                    const T* y, int64_t n) {
   using A = acc_t<T>;
   const A alpha = static_cast<A>(p.alpha);
-  const A gamma = gamma_value<A, G>(p.gamma);
+  const double gamma = p.gamma;
   const bool full = p.reduction == LossReduction::none;
   A g0 = full ? A(0) : static_cast<A>(g[0]);
   if (p.reduction == LossReduction::mean) g0 = g0 / static_cast<A>(n);
-  parallel_for(0, n, kGrain, [&](int64_t b, int64_t e) {
-    if (full) {
-#pragma omp simd
-      for (int64_t i = b; i < e; ++i) {
-        A dx, dy;
-        sigmoid_focal_loss_grad(static_cast<A>(x[i]), static_cast<A>(y[i]), alpha, gamma, dx, dy);
-        A gi = static_cast<A>(g[i]);
-        if constexpr (GX) gx[i] = cast_to<T>(gi * dx);
-        if constexpr (GY) gy[i] = cast_to<T>(gi * dy);
-      }
-    } else {
-#pragma omp simd
-      for (int64_t i = b; i < e; ++i) {
-        A dx, dy;
-        sigmoid_focal_loss_grad(static_cast<A>(x[i]), static_cast<A>(y[i]), alpha, gamma, dx, dy);
-        if constexpr (GX) gx[i] = cast_to<T>(g0 * dx);
-        if constexpr (GY) gy[i] = cast_to<T>(g0 * dy);
-      }
-    }
+  parallel_for(0, n, kGrain, [=](int64_t b, int64_t e) {
+    T* gxb = GX ? gx + b : nullptr;
+    T* gyb = GY ? gy + b : nullptr;
+    if (full)
+      grad_loop<T, G, GX, GY, true>(x + b, y + b, g + b, g0, gxb, gyb, e - b, alpha, gamma);
+    else
+      grad_loop<T, G, GX, GY, false>(x + b, y + b, nullptr, g0, gxb, gyb, e - b, alpha, gamma);
   });
 }
 

@@ -22,9 +22,8 @@ class DETFORGE_API Matcher {
   static constexpr int64_t BETWEEN_THRESHOLDS = -2;
 
   Matcher(double high_threshold, double low_threshold, bool allow_low_quality_matches = false);
-  // match_quality_matrix: [M, N] floating, any device. Returns int64 [N] on the same device.
-  // A CUDA matrix is matched on the host (one device-to-host copy: a sync; a CUDA kernel is
-  // future work).
+  // match_quality_matrix: [M, N] floating, any device. Returns int64 [N] on the same device
+  // (CPU and CUDA kernels, no host sync). Never differentiable.
   Tensor operator()(const Tensor& match_quality_matrix) const;
 
   double high_threshold() const { return high_; }

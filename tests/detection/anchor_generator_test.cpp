@@ -114,6 +114,15 @@ TEST(AnchorGenerator, CacheReturnsSameTensor) {
   EXPECT_EQ(copy.cache_size(), 0u);
 }
 
+TEST(AnchorGenerator, CudaEqualsCpu) {
+  if (!cuda_available()) GTEST_SKIP() << test::skip_reason_no_cuda();
+  AnchorGenerator gen = AnchorGenerator::retinanet_default();
+  std::vector<Size2> f{{8, 8}, {4, 4}, {2, 2}, {1, 1}, {1, 1}};
+  Tensor g = gen({64, 64}, f, DType::f32, Device(DeviceType::CUDA, 0));
+  EXPECT_TRUE(g.is_cuda());
+  expect_equal(g.to(kCPU), gen({64, 64}, f), "cuda anchors");
+}
+
 TEST(AnchorGenerator, ConfigErrors) {
   EXPECT_THROW(AnchorGenerator({{32}, {64}}, {{1.0}, {1.0}, {2.0}}), ConfigError);
   EXPECT_THROW(AnchorGenerator({{32}}, {{-1.0}}), ConfigError);

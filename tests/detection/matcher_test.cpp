@@ -73,6 +73,23 @@ TEST(Matcher, EmptyCases) {
   EXPECT_EQ(m(Tensor::zeros({0, 0})).numel(), 0);
 }
 
+TEST(Matcher, CudaMatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << test::skip_reason_no_cuda();
+  for (const char* name : {"rpn_iou", "ties_rpn", "ties_equal_thresholds", "zero_row"}) {
+    SafetensorsFile f = load_safetensors(std::string(DETFORGE_FIXTURE_DIR) + "/detection/matcher_" +
+                                         name + ".safetensors");
+    Tensor q = f.tensors.at("matrix");
+    for (bool lq : {true, false}) {
+      Matcher m(0.7, 0.3, lq);
+      Tensor got = m(q.to(Device(DeviceType::CUDA, 0)));
+      EXPECT_TRUE(got.is_cuda());
+      EXPECT_EQ(got.to_vector<int64_t>(), m(q).to_vector<int64_t>()) << name;
+    }
+  }
+  Tensor empty = Matcher(0.5, 0.4)(Tensor::zeros({0, 7}, DType::f32, Device(DeviceType::CUDA, 0)));
+  EXPECT_EQ(empty.to_vector<int64_t>(), std::vector<int64_t>(7, -1));
+}
+
 TEST(Matcher, Errors) {
   EXPECT_THROW(Matcher(0.3, 0.7), ConfigError);
   Matcher m(0.5, 0.4);

@@ -20,6 +20,14 @@ DETFORGE_HD inline bool matcher_better(T v, T best) {  // torch.max: NaN wins, t
   return v > best || (v != v && best == best);
 }
 
+// The thresholded match of a column whose best quality is `best` at gt `arg`.
+template <class T>
+DETFORGE_HD inline int64_t matcher_threshold(T best, int64_t arg, T high, T low) {
+  if (best < low) return -1;                  // BELOW_LOW_THRESHOLD
+  if (best >= low && best < high) return -2;  // BETWEEN_THRESHOLDS
+  return arg;
+}
+
 // The match of column n; row_max may be null when low-quality matches are off.
 template <class T>
 DETFORGE_HD inline int64_t matcher_column(const T* q, int64_t M, int64_t N, int64_t n, T high,
@@ -33,16 +41,11 @@ DETFORGE_HD inline int64_t matcher_column(const T* q, int64_t M, int64_t N, int6
       arg = m;
     }
   }
-  int64_t r = arg;
-  if (best < low)
-    r = -1;  // BELOW_LOW_THRESHOLD
-  else if (best >= low && best < high)
-    r = -2;  // BETWEEN_THRESHOLDS
   if (row_max) {
     for (int64_t m = 0; m < M; ++m)
       if (q[m * N + n] == row_max[m]) return arg;  // NaN never equals
   }
-  return r;
+  return matcher_threshold(best, arg, high, low);
 }
 
 // matches: int64 [N]; q: [M, N] contiguous f32/f64 with M, N > 0. No host sync.

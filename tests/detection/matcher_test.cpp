@@ -2,6 +2,7 @@
 // values on the thresholds), plus the empty cases (a departure: torchvision raises) and errors.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "detection/matcher.h"
@@ -64,6 +65,26 @@ TEST(Matcher, LowQualityRestoresOwnBestGt) {
                                         {2, 3});
   EXPECT_EQ(Matcher(0.7, 0.3, true)(q).to_vector<int64_t>(), (std::vector<int64_t>{0, 0, -1}));
   EXPECT_EQ(Matcher(0.7, 0.3, false)(q).to_vector<int64_t>(), (std::vector<int64_t>{0, -2, -1}));
+}
+
+TEST(Matcher, NaNFollowsTorchMax) {
+  // torch.max: a NaN quality wins its column (then neither threshold test holds: the index
+  // stays) and makes its row's maximum NaN (no low-quality hits from that row). 40 padding
+  // columns push the rows through the vectorised lanes. Expected from torchvision 0.14:
+  // [-2, 0, 1, 2, -2] for the first 5 columns, with and without low-quality matches.
+  const float n = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> rows[3] = {
+      {0.1f, n, 0.8f, 0.2f, 0.35f}, {0.6f, 0.2f, n, 0.1f, 0.3f}, {0.2f, 0.1f, 0.3f, 0.9f, 0.35f}};
+  std::vector<float> v;
+  for (auto& r : rows) {
+    v.insert(v.end(), r.begin(), r.end());
+    v.insert(v.end(), 40, 0.05f);
+  }
+  Tensor q = Tensor::from_vector(v, {3, 45});
+  std::vector<int64_t> want{-2, 0, 1, 2, -2};
+  want.insert(want.end(), 40, -1);
+  EXPECT_EQ(Matcher(0.7, 0.3, true)(q).to_vector<int64_t>(), want);
+  EXPECT_EQ(Matcher(0.7, 0.3, false)(q).to_vector<int64_t>(), want);
 }
 
 TEST(Matcher, EmptyCases) {

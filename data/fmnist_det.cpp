@@ -398,7 +398,8 @@ CocoDataset generate_fmnist_det_split(const FashionMnist& items, const FmnistDet
         if (error) continue;
       }
       ComposedImage c = compose_fmnist_det(items, o, split, i);
-      if (!image_dir.empty()) write_png(image_dir + "/" + file_name(i), c.image);
+      if (!image_dir.empty())
+        write_png(image_dir + "/" + file_name(i), c.image, /*level=*/1);  // noisy: 1 ~ 6 in size
       per_image[static_cast<size_t>(i)] = std::move(c.objects);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu);

@@ -29,12 +29,15 @@
 #include <stb_image.h>
 
 namespace {
+// The zlib level of the current encode_png call (stb's own level is a process-wide global).
+thread_local int png_zlib_level = 6;
+
 // stb_image_write's PNG deflate replaced by zlib (faster, smaller files).
 unsigned char* zlib_compress(unsigned char* data, int len, int* out_len, int /*quality*/) {
   uLongf cap = compressBound(static_cast<uLong>(len));
   auto* out = static_cast<unsigned char*>(std::malloc(cap));
   if (!out) return nullptr;
-  if (compress2(out, &cap, data, static_cast<uLong>(len), 6) != Z_OK) {
+  if (compress2(out, &cap, data, static_cast<uLong>(len), png_zlib_level) != Z_OK) {
     std::free(out);
     return nullptr;
   }
@@ -79,7 +82,7 @@ Tensor read_image(const std::string& path) {
   return decode_image(bytes.data(), bytes.size(), path);
 }
 
-std::string encode_png(const Tensor& image) {
+std::string encode_png(const Tensor& image, int level) {
   DF_CHECK(image.dtype() == DType::u8, DTypeError, "[write_png] expected a u8 image, got ",
            dtype_name(image.dtype()));
   const int64_t d = image.dim();
@@ -89,7 +92,10 @@ std::string encode_png(const Tensor& image) {
   const int64_t h = image.size(0), w = image.size(1), c = d == 2 ? 1 : image.size(2);
   DF_CHECK(h > 0 && w > 0 && h < (1 << 24) && w < (1 << 24), ShapeError,
            "[write_png] cannot encode an image of shape ", shape_str(image.shape()));
+  DF_CHECK(level >= 0 && level <= 9, ConfigError, "[write_png] zlib level ", level,
+           " outside 0..9");
   Tensor img = image.to(kCPU).contiguous();
+  png_zlib_level = level;
   std::string out;
   auto sink = [](void* ctx, void* data, int size) {
     static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), size);
@@ -101,8 +107,8 @@ std::string encode_png(const Tensor& image) {
   return out;
 }
 
-void write_png(const std::string& path, const Tensor& image) {
-  const std::string bytes = encode_png(image);
+void write_png(const std::string& path, const Tensor& image, int level) {
+  const std::string bytes = encode_png(image, level);
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   DF_CHECK(f.good(), IOError, "[write_png] cannot write ", path, ": ", std::strerror(errno));
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

@@ -58,6 +58,16 @@ TEST_F(ImageIoTest, PngRoundTripRgb) {
   EXPECT_EQ(back.to_vector<int>(), img.to_vector<int>());
 }
 
+TEST_F(ImageIoTest, PngLevels) {
+  Tensor img = pattern(9, 11, 3);
+  for (int level : {0, 1, 9}) {
+    data::write_png(path("l.png"), img, level);
+    EXPECT_EQ(data::read_image(path("l.png")).to_vector<int>(), img.to_vector<int>()) << level;
+  }
+  EXPECT_THROW(data::encode_png(img, 10), ConfigError);
+  EXPECT_THROW(data::encode_png(img, -1), ConfigError);
+}
+
 TEST_F(ImageIoTest, PngRoundTripNonContiguous) {
   Tensor big = pattern(20, 30, 3);
   Tensor view = big.slice(1, 0, 30, 2);  // every other column

@@ -1,5 +1,6 @@
 // detforge data: dataset tools.
 //   detforge data fmnist-det --out DIR [options]   composes the FMNIST-Det dataset (docs/data.md)
+//   detforge data voc2coco --voc DIR --split trainval --out FILE   Pascal VOC XML -> COCO JSON
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "data/coco_json.h"
 #include "data/fmnist_det.h"
 #include "data/image_io.h"
+#include "data/voc_to_coco.h"
 #include "tensor/error.h"
 
 namespace detforge::cli {
@@ -123,12 +125,43 @@ void add_fmnist_det(CLI::App& parent) {
   });
 }
 
+void add_voc2coco(CLI::App& parent) {
+  auto* cmd = parent.add_subcommand(
+      "voc2coco", "Convert Pascal VOC XML annotations of one split to a COCO instances JSON file");
+  struct Args {
+    std::string voc, split = "trainval", out, difficult = "crowd";
+  };
+  auto a = std::make_shared<Args>();
+  cmd->add_option("--voc", a->voc, "VOC year directory (holding Annotations/, ImageSets/Main/)")
+      ->required();
+  cmd->add_option("--split", a->split, "ImageSets/Main/<split>.txt")->capture_default_str();
+  cmd->add_option("--out", a->out, "output COCO JSON file")->required();
+  cmd->add_option("--difficult", a->difficult,
+                  "difficult objects: crowd (iscrowd 1, ignored), keep (iscrowd 0) or drop")
+      ->check(CLI::IsMember({"crowd", "keep", "drop"}))
+      ->capture_default_str();
+  cmd->callback([a]() {
+    data::VocToCocoOptions o;
+    o.difficult = a->difficult == "keep"   ? data::VocDifficult::keep
+                  : a->difficult == "drop" ? data::VocDifficult::drop
+                                           : data::VocDifficult::crowd;
+    const data::CocoDataset ds = data::voc_to_coco(a->voc, a->split, o);
+    data::save_coco_json(ds, a->out);
+    int64_t crowd = 0;
+    for (const auto& an : ds.annotations) crowd += an.iscrowd;
+    std::printf("voc2coco: %zu images, %zu objects (%lld difficult as crowd) -> %s\n",
+                ds.images.size(), ds.annotations.size(), static_cast<long long>(crowd),
+                a->out.c_str());
+  });
+}
+
 }  // namespace
 
 void add_data(CLI::App& app) {
   auto* cmd = app.add_subcommand("data", "Dataset tools");
   cmd->require_subcommand(1);
   add_fmnist_det(*cmd);
+  add_voc2coco(*cmd);
 }
 
 }  // namespace detforge::cli

@@ -348,6 +348,7 @@ ComposedImage compose_fmnist_det(const FashionMnist& items, const FmnistDetOptio
     a.area = a.bbox[2] * a.bbox[3];
     out.objects.push_back(a);
     out.item_index.push_back(ob.item);
+    out.frame.push_back({L.x0, L.y0, L.w, L.h});
     if (keep_alpha) {
       Tensor t = Tensor::zeros({H, W}, DType::f32);
       float* d = t.data<float>();
@@ -378,7 +379,11 @@ CocoDataset generate_fmnist_det_split(const FashionMnist& items, const FmnistDet
                                       const std::string& image_dir, int threads) {
   validate(o);
   DF_CHECK(count >= 0, ConfigError, "[fmnist_det] negative image count ", count, " for ", split);
-  if (!image_dir.empty()) std::filesystem::create_directories(image_dir);
+  if (!image_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(image_dir, ec);
+    DF_CHECK(!ec, IOError, "[fmnist_det] cannot create ", image_dir, ": ", ec.message());
+  }
   std::vector<std::vector<CocoAnnotation>> per_image(static_cast<size_t>(count));
   auto file_name = [](int64_t i) {
     char buf[32];
@@ -426,7 +431,9 @@ void write_fmnist_det(const std::string& out_dir, const FmnistDetOptions& o, int
                       int64_t val_count, const std::string& fmnist_dir, int threads) {
   validate(o);
   namespace fs = std::filesystem;
-  fs::create_directories(fs::path(out_dir) / "annotations");
+  std::error_code ec;
+  fs::create_directories(fs::path(out_dir) / "annotations", ec);
+  DF_CHECK(!ec, IOError, "[fmnist_det] cannot create ", out_dir, "/annotations: ", ec.message());
   struct Split {
     const char* name;
     const char* source;

@@ -3,6 +3,7 @@
 // distractor fragments and noise; deterministic per (seed, split, index). docs/data.md describes
 // the generator and every option.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,10 +33,11 @@ struct FmnistDetOptions {
 DETFORGE_API void validate(const FmnistDetOptions& o);
 
 struct ComposedImage {
-  Tensor image;                         // u8 [H, W, 3]
-  std::vector<CocoAnnotation> objects;  // draw order; bbox, area, category_id set (ids 0)
-  std::vector<int64_t> item_index;      // the Fashion-MNIST item of each object
-  std::vector<Tensor> alpha;            // with keep_alpha: f32 [H, W] per object, before occlusion
+  Tensor image;                               // u8 [H, W, 3]
+  std::vector<CocoAnnotation> objects;        // draw order; bbox, area, category_id set (ids 0)
+  std::vector<int64_t> item_index;            // the Fashion-MNIST item of each object
+  std::vector<std::array<int64_t, 4>> frame;  // each item's scaled 28x28 frame: x0, y0, w, h
+  std::vector<Tensor> alpha;  // with keep_alpha: f32 [H, W] per object, before occlusion
 };
 
 // Composes image `index` of `split` (any name; "train"/"val" by convention) from `items`.

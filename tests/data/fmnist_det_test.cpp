@@ -93,6 +93,7 @@ void check_image(const data::ComposedImage& c, const data::FmnistDetOptions& o) 
   EXPECT_GE(static_cast<int64_t>(n), o.min_objects);
   EXPECT_LE(static_cast<int64_t>(n), o.max_objects);
   ASSERT_EQ(c.alpha.size(), n);
+  ASSERT_EQ(c.frame.size(), n);
   for (size_t i = 0; i < n; ++i) {
     const auto& a = c.objects[i];
     EXPECT_GE(a.category_id, 1);
@@ -107,7 +108,19 @@ void check_image(const data::ComposedImage& c, const data::FmnistDetOptions& o) 
     EXPECT_GE(a.bbox[2], 1);
     EXPECT_LE(a.bbox[2], o.max_size);
     EXPECT_LE(a.bbox[3], o.max_size);
-    // The item frame (the alpha layer's support) fits min_size..max_size.
+    // The item frame: a side in min_size..max_size, aspect within max_aspect (up to rounding),
+    // the box inside it.
+    const auto& f = c.frame[i];
+    EXPECT_GE(f[2], o.min_size);
+    EXPECT_LE(f[2], o.max_size);
+    EXPECT_GE(f[3], o.min_size);
+    EXPECT_LE(f[3], o.max_size);
+    EXPECT_LE(static_cast<double>(std::max(f[2], f[3])) / std::min(f[2], f[3]),
+              o.max_aspect * (1.0 + 2.0 / o.min_size));
+    EXPECT_GE(a.bbox[0], f[0]);
+    EXPECT_GE(a.bbox[1], f[1]);
+    EXPECT_LE(a.bbox[0] + a.bbox[2], f[0] + f[2]);
+    EXPECT_LE(a.bbox[1] + a.bbox[3], f[1] + f[3]);
     // Visible alpha recomputed from the layers: a_i * prod_{j > i} (1 - a_j).
     const float* ai = c.alpha[i].data<float>();
     int64_t x0 = W, y0 = H, x1 = -1, y1 = -1, own = 0, vis = 0;

@@ -97,6 +97,8 @@ void add_fmnist_det(CLI::App& parent) {
   cmd->add_option("--alpha-threshold", a->o.alpha_threshold,
                   "visible alpha at which a pixel counts as the object's")
       ->capture_default_str();
+  cmd->add_option("--min-pixels", a->o.min_pixels, "visible pixels an object keeps, minimum")
+      ->capture_default_str();
   cmd->add_option("--fragments", a->o.max_fragments, "unboxed item fragments per image, maximum")
       ->capture_default_str();
   cmd->add_option("--noise", a->o.noise, "Gaussian pixel noise std (1 = full range)")

@@ -173,7 +173,8 @@ bool layout_ok(const std::vector<Object>& objs, const FmnistDetOptions& o, float
   boxes->resize(objs.size());
   for (size_t i = 0; i < objs.size(); ++i) {
     Box b = visible_box(objs, i, thr, W, H);
-    if (b.area_px == 0 || static_cast<double>(b.area_px) < o.min_visible * objs[i].full_area)
+    if (b.area_px < o.min_pixels ||
+        static_cast<double>(b.area_px) < o.min_visible * objs[i].full_area)
       return false;
     for (size_t j = 0; j < i; ++j)
       if (iou((*boxes)[j], b) > o.max_iou) return false;
@@ -215,6 +216,7 @@ void validate(const FmnistDetOptions& o) {
     fail(str_cat("min_visible must be in (0, 1], got ", o.min_visible));
   if (!(o.alpha_threshold > 0.0 && o.alpha_threshold < 1.0))
     fail(str_cat("alpha_threshold must be in (0, 1), got ", o.alpha_threshold));
+  if (o.min_pixels < 1) fail(str_cat("min_pixels must be >= 1, got ", o.min_pixels));
   if (o.max_fragments < 0) fail(str_cat("max_fragments must be >= 0, got ", o.max_fragments));
   if (!(o.noise >= 0.0 && o.noise <= 1.0)) fail(str_cat("noise must be in [0, 1], got ", o.noise));
   if (!(o.min_contrast >= 0.0 && o.min_contrast <= 1.7))
@@ -305,7 +307,7 @@ ComposedImage compose_fmnist_det(const FashionMnist& items, const FmnistDetOptio
               ex1 = std::max(ex1, x), ey1 = std::max(ey1, y);
               ++ob.full_area;
             }
-        if (ob.full_area == 0) continue;  // a (near) blank item at this scale
+        if (ob.full_area < o.min_pixels) continue;  // a (near) blank item at this scale
         // The item's pixels lie inside the canvas (the blank frame may stick out).
         L.x0 = static_cast<int>(rng.randint(-ex0, W - 1 - ex1));
         L.y0 = static_cast<int>(rng.randint(-ey0, H - 1 - ey1));
@@ -451,6 +453,7 @@ void write_fmnist_det(const std::string& out_dir, const FmnistDetOptions& o, int
                      {"max_iou", o.max_iou},
                      {"min_visible", o.min_visible},
                      {"alpha_threshold", o.alpha_threshold},
+                     {"min_pixels", o.min_pixels},
                      {"max_fragments", o.max_fragments},
                      {"noise", o.noise},
                      {"min_contrast", o.min_contrast},

@@ -22,8 +22,9 @@ struct FmnistDetOptions {
   double max_iou = 0.3;                  // pairwise IoU bound of the final (visible) boxes
   double min_visible = 0.5;              // an object keeps >= this fraction of its own pixels
   double alpha_threshold = 0.25;         // a pixel is an object's where its visible alpha >= this
-  int64_t max_fragments = 3;             // unboxed item fragments per image, uniform 0..max
-  double noise = 0.03;                   // Gaussian pixel noise std (1 = full intensity range)
+  int64_t min_pixels = 20;     // an object keeps >= this many visible pixels (no 3x1 slivers)
+  int64_t max_fragments = 3;   // unboxed item fragments per image, uniform 0..max
+  double noise = 0.03;         // Gaussian pixel noise std (1 = full intensity range)
   double min_contrast = 0.25;  // tint vs background colour distance sought (RGB, 0..sqrt(3))
   int64_t max_tries = 100;     // placements tried per object before giving up on it
   uint64_t seed = 0;

@@ -140,6 +140,7 @@ void check_image(const data::ComposedImage& c, const data::FmnistDetOptions& o) 
     EXPECT_EQ(a.bbox[2], x1 - x0 + 1);
     EXPECT_EQ(a.bbox[3], y1 - y0 + 1);
     EXPECT_GE(static_cast<double>(vis), o.min_visible * own);
+    EXPECT_GE(vis, o.min_pixels);
     for (size_t j = 0; j < i; ++j) EXPECT_LE(iou(c.objects[j].bbox, a.bbox), o.max_iou + 1e-12);
   }
 }
@@ -213,6 +214,7 @@ TEST(FmnistDet, ValidateNamesTheOption) {
   expect([](auto& o) { o.min_visible = 0; }, "min_visible");
   expect([](auto& o) { o.max_aspect = 0.5; }, "max_aspect");
   expect([](auto& o) { o.noise = -1; }, "noise");
+  expect([](auto& o) { o.min_pixels = 0; }, "min_pixels");
   expect([](auto& o) { o.width = 4; }, "width");
   // Impossible layouts fail with a ConfigError instead of looping.
   const auto items = synthetic_items();

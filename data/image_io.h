@@ -17,7 +17,7 @@ DETFORGE_API Tensor read_image(const std::string& path);
 DETFORGE_API Tensor decode_image(const void* data, size_t size, const std::string& origin);
 
 // Encodes a u8 tensor [H, W] (grey) or [H, W, C] with C in {1, 3, 4} (any layout, CPU or CUDA)
-// as PNG bytes (zlib deflate at `level` 0..9; 1 is ~2x faster and as small on noisy images).
+// as PNG bytes (zlib deflate at `level` 0..9; 1 is faster and as small on noisy images).
 // DTypeError / ShapeError for other tensors.
 DETFORGE_API std::string encode_png(const Tensor& image, int level = 6);
 // Writes encode_png(image, level) to `path`; IOError naming the file on failure.

@@ -4,6 +4,7 @@
 
 #include <zlib.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -82,27 +83,47 @@ Tensor read_image(const std::string& path) {
   return decode_image(bytes.data(), bytes.size(), path);
 }
 
-std::string encode_png(const Tensor& image, int level) {
-  DF_CHECK(image.dtype() == DType::u8, DTypeError, "[write_png] expected a u8 image, got ",
+namespace {
+
+void stb_sink(void* ctx, void* data, int size) {
+  static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), size);
+}
+
+// Checks a u8 [H, W] / [H, W, C] image for the encoders; returns {h, w, c}.
+std::array<int, 3> check_encodable(const Tensor& image, const char* who) {
+  DF_CHECK(image.dtype() == DType::u8, DTypeError, "[", who, "] expected a u8 image, got ",
            dtype_name(image.dtype()));
   const int64_t d = image.dim();
   DF_CHECK(d == 2 || (d == 3 && (image.size(2) == 1 || image.size(2) == 3 || image.size(2) == 4)),
-           ShapeError, "[write_png] expected [H, W] or [H, W, C] with C in {1, 3, 4}, got ",
+           ShapeError, "[", who, "] expected [H, W] or [H, W, C] with C in {1, 3, 4}, got ",
            shape_str(image.shape()));
   const int64_t h = image.size(0), w = image.size(1), c = d == 2 ? 1 : image.size(2);
-  DF_CHECK(h > 0 && w > 0 && h < (1 << 24) && w < (1 << 24), ShapeError,
-           "[write_png] cannot encode an image of shape ", shape_str(image.shape()));
+  DF_CHECK(h > 0 && w > 0 && h < (1 << 24) && w < (1 << 24), ShapeError, "[", who,
+           "] cannot encode an image of shape ", shape_str(image.shape()));
+  return {static_cast<int>(h), static_cast<int>(w), static_cast<int>(c)};
+}
+
+}  // namespace
+
+std::string encode_jpeg(const Tensor& image, int quality) {
+  const auto [h, w, c] = check_encodable(image, "encode_jpeg");
+  DF_CHECK(quality >= 1 && quality <= 100, ConfigError, "[encode_jpeg] quality ", quality,
+           " outside 1..100");
+  Tensor img = image.to(kCPU).contiguous();
+  std::string out;
+  DF_CHECK(stbi_write_jpg_to_func(stb_sink, &out, w, h, c, img.data<uint8_t>(), quality), IOError,
+           "[encode_jpeg] JPEG encoding failed for ", shape_str(image.shape()));
+  return out;
+}
+
+std::string encode_png(const Tensor& image, int level) {
+  const auto [h, w, c] = check_encodable(image, "write_png");
   DF_CHECK(level >= 0 && level <= 9, ConfigError, "[write_png] zlib level ", level,
            " outside 0..9");
   Tensor img = image.to(kCPU).contiguous();
   png_zlib_level = level;
   std::string out;
-  auto sink = [](void* ctx, void* data, int size) {
-    static_cast<std::string*>(ctx)->append(static_cast<const char*>(data), size);
-  };
-  const int ok =
-      stbi_write_png_to_func(sink, &out, static_cast<int>(w), static_cast<int>(h),
-                             static_cast<int>(c), img.data<uint8_t>(), static_cast<int>(w * c));
+  const int ok = stbi_write_png_to_func(stb_sink, &out, w, h, c, img.data<uint8_t>(), w * c);
   DF_CHECK(ok, IOError, "[write_png] PNG encoding failed for ", shape_str(image.shape()));
   return out;
 }

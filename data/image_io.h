@@ -20,6 +20,9 @@ DETFORGE_API Tensor decode_image(const void* data, size_t size, const std::strin
 // as PNG bytes (zlib deflate at `level` 0..9; 1 is faster and as small on noisy images).
 // DTypeError / ShapeError for other tensors.
 DETFORGE_API std::string encode_png(const Tensor& image, int level = 6);
+// Baseline JPEG bytes (stb_image_write, quality 1..100) of a u8 [H, W] or [H, W, C] (C = 1, 3, 4:
+// alpha is dropped) tensor; for test fixtures and previews.
+DETFORGE_API std::string encode_jpeg(const Tensor& image, int quality = 90);
 // Writes encode_png(image, level) to `path`; IOError naming the file on failure.
 DETFORGE_API void write_png(const std::string& path, const Tensor& image, int level = 6);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -95,6 +96,34 @@ TEST_F(ImageIoTest, GreyAndRgbaBecomeRgb) {
     for (int c = 0; c < 3; ++c) EXPECT_EQ(rv[i * 3 + c], sv[i * 4 + c]);
 }
 
+// A smooth image (JPEG is lossy: compare within a tolerance).
+Tensor gradient(int64_t h, int64_t w, int64_t c) {
+  Tensor t = Tensor::empty({h, w, c}, DType::u8);
+  uint8_t* p = t.data<uint8_t>();
+  for (int64_t y = 0; y < h; ++y)
+    for (int64_t x = 0; x < w; ++x)
+      for (int64_t k = 0; k < c; ++k)
+        p[(y * w + x) * c + k] = static_cast<uint8_t>(40 + (x * 3 + y * 2 + k * 50) % 170);
+  return t;
+}
+
+TEST_F(ImageIoTest, JpegDecodes) {
+  for (int64_t c : {3, 1}) {
+    Tensor img = gradient(24, 40, c);
+    const std::string p = write_bytes("g.jpg", data::encode_jpeg(img, 95));
+    Tensor back = data::read_image(p);
+    ASSERT_EQ(back.shape(), Shape({24, 40, 3}));
+    auto bv = back.to_vector<int>();
+    auto iv = img.to_vector<int>();
+    double err = 0;
+    for (int64_t i = 0; i < 24 * 40; ++i)
+      for (int k = 0; k < 3; ++k) err += std::abs(bv[i * 3 + k] - iv[i * c + (c == 1 ? 0 : k)]);
+    EXPECT_LT(err / (24 * 40 * 3), 4.0) << "channels " << c;
+  }
+  EXPECT_THROW(data::encode_jpeg(gradient(4, 4, 3), 0), ConfigError);
+  EXPECT_THROW(data::encode_jpeg(Tensor::zeros({4, 4, 3}, DType::f32)), DTypeError);
+}
+
 TEST_F(ImageIoTest, Errors) {
   expect_io_error(path("missing.png"), "cannot open");
   expect_io_error(write_bytes("empty.png", ""), "empty file");
@@ -109,6 +138,9 @@ TEST_F(ImageIoTest, Errors) {
                                              std::string(64, '\x17')),
                   "cannot decode");
   expect_io_error(write_bytes("text.jpg", "not an image at all"), "cannot decode");
+  // A real JPEG cut after its headers.
+  const std::string jpg = data::encode_jpeg(gradient(32, 32, 3));
+  expect_io_error(write_bytes("trunc.jpg", jpg.substr(0, 200)), "cannot decode");
 }
 
 TEST_F(ImageIoTest, WritePngRejectsBadTensors) {

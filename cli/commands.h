@@ -7,4 +7,5 @@ void add_run_op(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_profile(CLI::App& app);
 void add_train_cls(CLI::App& app);
+void add_data(CLI::App& app);
 }  // namespace detforge::cli

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   detforge::cli::add_demo(app);
   detforge::cli::add_profile(app);
   detforge::cli::add_train_cls(app);
+  detforge::cli::add_data(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,6 +1,10 @@
 #include "tests/test_util.h"
 
+#include <sys/wait.h>
+
+#include <array>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <random>
 
@@ -71,6 +75,18 @@ std::string compare(const Tensor& got, const Tensor& want, double tol) {
 
 std::string skip_reason_no_cuda() {
   return "no usable GPU: " + cuda_unavailable_reason();
+}
+
+CliRun run_cli(const std::string& args) {
+  const std::string cmd = std::string(DETFORGE_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  CliRun r;
+  if (!p) return r;
+  std::array<char, 512> buf;
+  while (fgets(buf.data(), buf.size(), p)) r.out += buf.data();
+  const int status = pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 std::string error_of(const std::function<void()>& f) {

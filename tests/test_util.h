@@ -21,6 +21,12 @@ double rel_l2(const Tensor& a, const Tensor& b);
 // Empty when equal within tol; else a message naming shapes and the error.
 std::string compare(const Tensor& got, const Tensor& want, double tol);
 std::string skip_reason_no_cuda();
+// Runs the detforge executable (DETFORGE_CLI_PATH) with `args`, stderr merged into out.
+struct CliRun {
+  int rc = -1;
+  std::string out;
+};
+CliRun run_cli(const std::string& args);
 // The message of the detforge::Error f throws; empty when it throws none.
 std::string error_of(const std::function<void()>& f);
 

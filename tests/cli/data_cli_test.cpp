@@ -14,24 +14,16 @@
 #include "data/coco_json.h"
 #include "data/fashion_mnist.h"
 #include "data/image_io.h"
+#include "tests/test_util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct CliRun {
-  int rc;
-  std::string out;
-};
+using detforge::test::CliRun;
 
 CliRun run(const std::string& args) {
-  std::string cmd = std::string(DETFORGE_CLI_PATH) + " data " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 512> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  int status = pclose(p);
-  return CliRun{WEXITSTATUS(status), out};
+  return detforge::test::run_cli("data " + args);
 }
 
 std::string slurp(const fs::path& p) {

@@ -5,16 +5,14 @@
 #include <cstdio>
 #include <string>
 
+#include "tests/test_util.h"
+
 namespace {
 
 TEST(DemoCli, LossDecreasesOnTheSyntheticBatch) {
-  std::string cmd = std::string(DETFORGE_CLI_PATH) + " demo --steps 4 --batch 4 --size 32 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 512> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  int status = pclose(p);
-  ASSERT_EQ(WEXITSTATUS(status), 0) << out;
+  const auto run = detforge::test::run_cli("demo --steps 4 --batch 4 --size 32");
+  const std::string& out = run.out;
+  ASSERT_EQ(run.rc, 0) << out;
   double first = 0, last = 0;
   auto pos = out.rfind("loss ");
   ASSERT_NE(pos, std::string::npos) << out;

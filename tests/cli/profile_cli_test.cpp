@@ -5,16 +5,14 @@
 #include <cstdio>
 #include <string>
 
+#include "tests/test_util.h"
+
 namespace {
 
 std::string run(const std::string& args, int* rc) {
-  std::string cmd = std::string(DETFORGE_CLI_PATH) + " profile " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 512> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  *rc = WEXITSTATUS(pclose(p));
-  return out;
+  auto r = detforge::test::run_cli("profile " + args);
+  *rc = r.rc;
+  return r.out;
 }
 
 TEST(ProfileCli, Resnet18At224WithLatency) {

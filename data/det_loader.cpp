@@ -1,10 +1,11 @@
 #include "data/det_loader.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <numeric>
 #include <unordered_map>
 
-#include "data/det_log.h"
 #include "tensor/error.h"
 #include "tensor/philox.h"
 
@@ -291,7 +292,7 @@ std::optional<DetBatch> DetLoader::next() {
       lk.unlock();
       work_cv_.notify_all();
     }
-    for (const auto& m : s.messages) log_warning(m);
+    for (const auto& m : s.messages) spdlog::warn("{}", m);
     if (s.batch) skipped_total_ += static_cast<int64_t>(s.batch->skipped.size());
     if (s.error) std::rethrow_exception(s.error);
     if (s.batch && s.batch->size() > 0) return std::move(s.batch);

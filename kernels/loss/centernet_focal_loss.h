@@ -84,17 +84,19 @@ DF_CNFL_INLINE A clamp(A s) {
 }  // namespace cnfocal
 
 // v of one element (before the -1 / max(num_pos, 1) scale); pos = 1 for a positive, else 0.
+// One log per element: log(p) for a positive, log(1 - p) otherwise.
 template <class A>
 DF_CNFL_INLINE A centernet_focal_value(A x, A y, A& pos) {
   const A p = cnfocal::clamp(cnfocal::sigmoid(x));
   const A q = A(1) - p;
   const A w1 = A(1) - y;
   const A w2 = w1 * w1;
-  const A vp = cnfocal::log_pos(p) * q * q;
-  const A vn = cnfocal::log_pos(q) * p * p * (w2 * w2);
   const bool is_pos = y == A(1);
+  const A lg = cnfocal::log_pos(is_pos ? p : q);
   pos = is_pos ? A(1) : A(0);
-  return is_pos ? vp : (y < A(1) ? vn : A(0));
+  // positive: log(p) q^2; negative: log(q) p^2 (1 - y)^4; neither (y > 1, NaN): 0.
+  const A f = is_pos ? q * q : (y < A(1) ? p * p * (w2 * w2) : A(0));
+  return lg * f;
 }
 
 // dv/dx of one element (zero where the clamp is active).
@@ -106,9 +108,12 @@ DF_CNFL_INLINE A centernet_focal_grad(A x, A y) {
   const A q = A(1) - p;
   const A w1 = A(1) - y;
   const A w2 = w1 * w1;
-  const A dp = q * q / p - A(2) * cnfocal::log_pos(p) * q;
-  const A dn = (w2 * w2) * (A(2) * p * cnfocal::log_pos(q) - p * p / q);
-  const A d = y == A(1) ? dp : (y < A(1) ? dn : A(0));
+  const bool is_pos = y == A(1);
+  const A lg = cnfocal::log_pos(is_pos ? p : q);
+  const A r = is_pos ? q * q / p : p * p / q;  // one division
+  const A dp = r - A(2) * lg * q;
+  const A dn = (w2 * w2) * (A(2) * p * lg - r);
+  const A d = is_pos ? dp : (y < A(1) ? dn : A(0));
   return inside ? d * (s * (A(1) - s)) : A(0);
 }
 

@@ -66,24 +66,48 @@ std::vector<Detections> centernet_decode(const Tensor& logits, const Tensor& wh_
   const float* whp = static_cast<const float*>(wh.data_ptr());
   const float* op = static_cast<const float*>(off.data_ptr());
   const int64_t HW = H * W;
+  // Peak scores: heat where it equals its 3x3 max (padding -inf), else 0. The 3x3 max is separable:
+  // a horizontal 3-max per row, then the vertical 3-max of those rows. Planes run in parallel.
+  Tensor peak_t = Tensor::empty({B * C, HW}, DType::f32);
+  float* peak = static_cast<float*>(peak_t.data_ptr());
+  parallel_for(0, B * C, 1, [&](int64_t p0, int64_t p1) {
+    std::vector<float> rowmax(static_cast<size_t>(HW));
+    for (int64_t pl = p0; pl < p1; ++pl) {
+      const float* m = hp + pl * HW;
+      float* r = rowmax.data();
+      for (int64_t y = 0; y < H; ++y) {
+        const float* a = m + y * W;
+        float* o = r + y * W;
+        for (int64_t x = 0; x < W; ++x) {
+          float v = a[x];
+          if (x > 0) v = std::max(v, a[x - 1]);
+          if (x + 1 < W) v = std::max(v, a[x + 1]);
+          o[x] = v;
+        }
+      }
+      float* dst = peak + pl * HW;
+      for (int64_t y = 0; y < H; ++y) {
+        const float* c = r + y * W;
+        const float* u = y > 0 ? r + (y - 1) * W : c;
+        const float* d = y + 1 < H ? r + (y + 1) * W : c;
+        const float* a = m + y * W;
+        float* o = dst + y * W;
+#pragma omp simd
+        for (int64_t x = 0; x < W; ++x) {
+          const float hmax = std::max(std::max(u[x], d[x]), c[x]);
+          o[x] = hmax == a[x] ? a[x] : 0.0f;
+        }
+      }
+    }
+  });
   std::vector<Detections> out(static_cast<size_t>(B));
   parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       // Candidates: score (peak value or 0) > score_thresh.
       std::vector<std::pair<float, int64_t>> cand;
-      for (int64_t c = 0; c < C; ++c) {
-        const float* m = hp + (b * C + c) * HW;
-        for (int64_t y = 0; y < H; ++y)
-          for (int64_t x = 0; x < W; ++x) {
-            const float v = m[y * W + x];
-            float hmax = -std::numeric_limits<float>::infinity();
-            for (int64_t yy = std::max<int64_t>(0, y - 1); yy <= std::min(H - 1, y + 1); ++yy)
-              for (int64_t xx = std::max<int64_t>(0, x - 1); xx <= std::min(W - 1, x + 1); ++xx)
-                hmax = std::max(hmax, m[yy * W + xx]);
-            const float s = hmax == v ? v : 0.0f;
-            if (static_cast<double>(s) > score_thresh) cand.emplace_back(s, c * HW + y * W + x);
-          }
-      }
+      const float* pb = peak + b * C * HW;
+      for (int64_t i = 0; i < C * HW; ++i)
+        if (static_cast<double>(pb[i]) > score_thresh) cand.emplace_back(pb[i], i);
       auto before = [](const std::pair<float, int64_t>& a, const std::pair<float, int64_t>& b) {
         return a.first != b.first ? a.first > b.first : a.second < b.second;
       };

@@ -3,6 +3,7 @@
 // JSON builder's errors, and a tiny overfit run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "autograd/centernet_focal_loss.h"
@@ -153,8 +154,26 @@ TEST(CenterNet, BuildsFromJsonWithKeyPathErrors) {
   j = small_config();
   j["neck"] = {{"type", "fpn"}, {"out_channels", 32}};
   j["head"] = {{"head_conv", 16}};
+  j["postprocess"]["nms"] = true;
   auto fpn = build_detector(j);  // P2 input, no up-convolution
   EXPECT_EQ(std::dynamic_pointer_cast<CenterNet>(fpn)->output_stride(), 4);
+  // Eval with per-class NMS: at most K boxes, inside the image, labels in 1..C, scores sorted.
+  fpn->eval();
+  Generator g(1);
+  auto dets = fpn->forward_eval(randn({1, 3, 64, 64}, g), {{60, 50}});
+  ASSERT_EQ(dets.size(), 1u);
+  auto sc = dets[0].scores.to_vector<float>();
+  auto bx = dets[0].boxes.to_vector<float>();
+  auto lb = dets[0].labels.to_vector<int64_t>();
+  EXPECT_GT(sc.size(), 0u);
+  EXPECT_LE(sc.size(), 10u);
+  EXPECT_TRUE(std::is_sorted(sc.rbegin(), sc.rend()));
+  for (size_t i = 0; i < lb.size(); ++i) {
+    EXPECT_TRUE(lb[i] == 1 || lb[i] == 2);
+    EXPECT_GE(bx[4 * i], 0.f);
+    EXPECT_LE(bx[4 * i + 2], 50.f);
+    EXPECT_LE(bx[4 * i + 3], 60.f);
+  }
   j["bogus"] = 1;
   expect_error(j, "bogus");
 }
@@ -212,6 +231,21 @@ TEST(CenterNet, OverfitsOneBatch) {
       }
       EXPECT_GT(best, 0.5) << "image " << b << " gt " << k;
     }
+  }
+  // No boxes at all: the heatmap loss is the negatives' term, the regression losses are 0.
+  {
+    std::vector<data::DetTarget> none(2);
+    for (auto& t : none) {
+      t.boxes = Tensor::zeros({0, 4});
+      t.labels = Tensor::zeros({0}, DType::i64);
+    }
+    auto losses = det->forward_train(images, sizes, none);
+    ASSERT_EQ(losses.size(), 3u);
+    EXPECT_EQ(losses[0].first, "hm_loss");
+    EXPECT_TRUE(std::isfinite(losses[0].second.item()));
+    EXPECT_GT(losses[0].second.item(), 0.0);
+    EXPECT_EQ(losses[1].second.item(), 0.0);
+    EXPECT_EQ(losses[2].second.item(), 0.0);
   }
   // Eval mode runs end to end and yields one entry per image.
   det->eval();

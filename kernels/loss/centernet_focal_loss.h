@@ -3,7 +3,7 @@
 // Per element, with logit x, target heatmap y, s = sigmoid(x), p = clamp(s, 1e-4, 1 - 1e-4):
 //   positive (y == 1):  v = log(p) (1 - p)^2
 //   negative (y < 1):   v = log(1 - p) p^2 (1 - y)^4
-//   otherwise (y > 1, NaN): v = 0
+//   otherwise (y > 1): v = 0 (NaN / inf targets give NaN, as the reference's (1 - y)^4 * 0)
 //   loss = -sum(v) / max(num_pos, 1)       (num_pos = #{y == 1}; no positives: -sum of negatives)
 // Derivatives (alpha = 2, beta = 4 fixed, as the official code):
 //   dv/dp = (1 - p)^2 / p - 2 log(p) (1 - p)            (positive)
@@ -55,7 +55,8 @@ DF_CNFL_INLINE float log_pos(float z) {
   p = p * t2 + 1.0f / 5.0f;
   p = p * t2 + 1.0f / 3.0f;
   p = p * t2 + 1.0f;
-  return ef * 0.693147180559945f + 2.0f * t * p;
+  const float r = ef * 0.693147180559945f + 2.0f * t * p;
+  return z != z ? z : r;  // NaN stays NaN
 #endif
 }
 DF_CNFL_INLINE double log_pos(double z) {
@@ -94,8 +95,10 @@ DF_CNFL_INLINE A centernet_focal_value(A x, A y, A& pos) {
   const bool is_pos = y == A(1);
   const A lg = cnfocal::log_pos(is_pos ? p : q);
   pos = is_pos ? A(1) : A(0);
-  // positive: log(p) q^2; negative: log(q) p^2 (1 - y)^4; neither (y > 1, NaN): 0.
-  const A f = is_pos ? q * q : (y < A(1) ? p * p * (w2 * w2) : A(0));
+  // positive: log(p) q^2; negative: log(q) p^2 (1 - y)^4; neither: (1 - y)^4 * 0, which is 0
+  // for y > 1 and NaN for a NaN or infinite target (as the reference's weights * mask).
+  const A w4 = w2 * w2;
+  const A f = is_pos ? q * q : (y < A(1) ? p * p * w4 : w4 * A(0));
   return lg * f;
 }
 
@@ -112,8 +115,9 @@ DF_CNFL_INLINE A centernet_focal_grad(A x, A y) {
   const A lg = cnfocal::log_pos(is_pos ? p : q);
   const A r = is_pos ? q * q / p : p * p / q;  // one division
   const A dp = r - A(2) * lg * q;
-  const A dn = (w2 * w2) * (A(2) * p * lg - r);
-  const A d = is_pos ? dp : (y < A(1) ? dn : A(0));
+  const A w4 = w2 * w2;
+  const A dn = w4 * (A(2) * p * lg - r);
+  const A d = is_pos ? dp : (y < A(1) ? dn : w4 * A(0));
   return inside ? d * (s * (A(1) - s)) : A(0);
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "autograd/centernet_focal_loss.h"
 #include "autograd/elementwise.h"
@@ -113,6 +114,21 @@ TEST(CenterNetFocalLoss, LargeMapMatchesFloat64) {
   ld.backward();
   EXPECT_NEAR(l.item(), ld.item(), 1e-5 * std::abs(ld.item()));
   DF_EXPECT_CLOSE(x.grad(), raw::to(xd.grad(), kCPU, DType::f32), 1e-5);
+}
+
+// NaN propagates as in the reference formulation: NaN logits, and NaN targets (whose
+// (1 - y)^4 * mask term is NaN * 0).
+TEST(CenterNetFocalLoss, NaNPropagates) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor x = Tensor::from_vector<float>({0.5f, -1.f, 2.f, 0.f}, {1, 1, 2, 2});
+  Tensor y = Tensor::from_vector<float>({1.f, 0.2f, 0.f, 0.f}, {1, 1, 2, 2});
+  EXPECT_TRUE(std::isfinite(centernet_heatmap_focal_loss(x, y).item()));
+  Tensor xn = Tensor::from_vector<float>({0.5f, nan, 2.f, 0.f}, {1, 1, 2, 2});
+  EXPECT_TRUE(std::isnan(centernet_heatmap_focal_loss(xn, y).item()));
+  Tensor yn = Tensor::from_vector<float>({1.f, 0.2f, nan, 0.f}, {1, 1, 2, 2});
+  EXPECT_TRUE(std::isnan(centernet_heatmap_focal_loss(x, yn).item()));
+  Tensor y2 = Tensor::from_vector<float>({1.f, 0.2f, 1.5f, 0.f}, {1, 1, 2, 2});
+  EXPECT_TRUE(std::isfinite(centernet_heatmap_focal_loss(x, y2).item()));
 }
 
 TEST(CenterNetFocalLoss, Errors) {

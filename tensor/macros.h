@@ -11,6 +11,16 @@
 
 #define DETFORGE_API __attribute__((visibility("default")))
 
+// Host/device element math that must be inlined: GCC does not inline a large function into the
+// CPU loops on its own, and an outlined call stops the loops from vectorising.
+#if defined(__CUDACC__)
+#define DETFORGE_HD_INLINE DETFORGE_HD __forceinline__
+#elif defined(__GNUC__)
+#define DETFORGE_HD_INLINE DETFORGE_HD __attribute__((always_inline)) inline
+#else
+#define DETFORGE_HD_INLINE DETFORGE_HD inline
+#endif
+
 #if defined(__CUDA_ARCH__)
 #define DETFORGE_RESTRICT __restrict__
 #else

@@ -16,15 +16,6 @@
 #include "kernels/math.h"
 #include "tensor/tensor.h"
 
-// Forced inline so the CPU loops vectorise (see kernels/loss/sigmoid_focal_loss.h).
-#if defined(__CUDACC__)
-#define DF_CNFL_INLINE DETFORGE_HD __forceinline__
-#elif defined(__GNUC__)
-#define DF_CNFL_INLINE DETFORGE_HD __attribute__((always_inline)) inline
-#else
-#define DF_CNFL_INLINE DETFORGE_HD inline
-#endif
-
 namespace detforge::kernels {
 
 namespace cnfocal {
@@ -32,7 +23,7 @@ namespace cnfocal {
 // log(z) for normal positive float z (here z in [1e-4, 1]): z = 2^e m with m in [sqrt(1/2),
 // sqrt(2)), log m = 2 atanh(t), t = (m - 1) / (m + 1), |t| <= 0.1716, odd series to t^11
 // (relative error < 1e-9 before float rounding). Branch-free so CPU loops vectorise. Device: logf.
-DF_CNFL_INLINE float log_pos(float z) {
+DETFORGE_HD_INLINE float log_pos(float z) {
 #ifdef __CUDA_ARCH__
   return ::logf(z);
 #else
@@ -59,26 +50,26 @@ DF_CNFL_INLINE float log_pos(float z) {
   return z != z ? z : r;  // NaN stays NaN
 #endif
 }
-DF_CNFL_INLINE double log_pos(double z) {
+DETFORGE_HD_INLINE double log_pos(double z) {
   return dmath::log(z);
 }
 
 template <class A>
-DF_CNFL_INLINE A clamp_lo() {
+DETFORGE_HD_INLINE A clamp_lo() {
   return static_cast<A>(1e-4);
 }
 template <class A>
-DF_CNFL_INLINE A clamp_hi() {
+DETFORGE_HD_INLINE A clamp_hi() {
   return static_cast<A>(1.0 - 1e-4);
 }
 
 template <class A>
-DF_CNFL_INLINE A sigmoid(A x) {
+DETFORGE_HD_INLINE A sigmoid(A x) {
   return A(1) / (A(1) + dmath::exp_fast(-x));
 }
 
 template <class A>
-DF_CNFL_INLINE A clamp(A s) {
+DETFORGE_HD_INLINE A clamp(A s) {
   return s < clamp_lo<A>() ? clamp_lo<A>() : (s > clamp_hi<A>() ? clamp_hi<A>() : s);
 }
 
@@ -87,7 +78,7 @@ DF_CNFL_INLINE A clamp(A s) {
 // v of one element (before the -1 / max(num_pos, 1) scale); pos = 1 for a positive, else 0.
 // One log per element: log(p) for a positive, log(1 - p) otherwise.
 template <class A>
-DF_CNFL_INLINE A centernet_focal_value(A x, A y, A& pos) {
+DETFORGE_HD_INLINE A centernet_focal_value(A x, A y, A& pos) {
   const A p = cnfocal::clamp(cnfocal::sigmoid(x));
   const A q = A(1) - p;
   const A w1 = A(1) - y;
@@ -104,7 +95,7 @@ DF_CNFL_INLINE A centernet_focal_value(A x, A y, A& pos) {
 
 // dv/dx of one element (zero where the clamp is active).
 template <class A>
-DF_CNFL_INLINE A centernet_focal_grad(A x, A y) {
+DETFORGE_HD_INLINE A centernet_focal_grad(A x, A y) {
   const A s = cnfocal::sigmoid(x);
   const bool inside = s >= cnfocal::clamp_lo<A>() && s <= cnfocal::clamp_hi<A>();
   const A p = cnfocal::clamp(s);

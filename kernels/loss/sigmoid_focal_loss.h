@@ -16,16 +16,6 @@
 #include "kernels/math.h"
 #include "tensor/tensor.h"
 
-// DETFORGE_HD, forced inline: GCC does not inline the element math into the CPU loops on its own
-// (too big), and an outlined call stops the loops from vectorising.
-#if defined(__CUDACC__)
-#define DF_FOCAL_INLINE DETFORGE_HD __forceinline__
-#elif defined(__GNUC__)
-#define DF_FOCAL_INLINE DETFORGE_HD __attribute__((always_inline)) inline
-#else
-#define DF_FOCAL_INLINE DETFORGE_HD inline
-#endif
-
 namespace detforge::kernels {
 
 struct SigmoidFocalLossParams {
@@ -38,7 +28,7 @@ namespace focal {
 
 // log1p(z) for z in [0, 1] as 2 atanh(z / (2 + z)) (t <= 1/3, odd series to t^17: relative
 // error < 1e-9, no cancellation for tiny z); branch-free so CPU loops vectorise. Device: log1pf.
-DF_FOCAL_INLINE float log1p_unit(float z) {
+DETFORGE_HD_INLINE float log1p_unit(float z) {
 #ifdef __CUDA_ARCH__
   return ::log1pf(z);
 #else
@@ -56,13 +46,13 @@ DF_FOCAL_INLINE float log1p_unit(float z) {
   return 2.0f * t * p;
 #endif
 }
-DF_FOCAL_INLINE double log1p_unit(double z) {
+DETFORGE_HD_INLINE double log1p_unit(double z) {
   return dmath::log1p(z);
 }
 
 // m^gamma and gamma m^(gamma - 1) (0 for gamma == 0). gamma 2 and 1, the common cases, avoid pow.
 template <class A>
-DF_FOCAL_INLINE void modulating(A m, A gamma, A& mg, A& dmg) {
+DETFORGE_HD_INLINE void modulating(A m, A gamma, A& mg, A& dmg) {
   if (gamma == A(2)) {
     mg = m * m;
     dmg = A(2) * m;
@@ -80,7 +70,7 @@ DF_FOCAL_INLINE void modulating(A m, A gamma, A& mg, A& dmg) {
 
 // ce and s from one exp: e = exp(-|x|), s = 1 / (1 + e) for x >= 0 else e / (1 + e).
 template <class A>
-DF_FOCAL_INLINE void ce_sigmoid(A x, A y, A& ce, A& s) {
+DETFORGE_HD_INLINE void ce_sigmoid(A x, A y, A& ce, A& s) {
   A ax = x < A(0) ? -x : x;
   A e = dmath::exp_fast(-ax);
   A r = A(1) / (A(1) + e);
@@ -90,7 +80,7 @@ DF_FOCAL_INLINE void ce_sigmoid(A x, A y, A& ce, A& s) {
 }
 
 template <class A>
-DF_FOCAL_INLINE A alpha_t(A y, A alpha) {
+DETFORGE_HD_INLINE A alpha_t(A y, A alpha) {
   return alpha >= A(0) ? alpha * y + (A(1) - alpha) * (A(1) - y) : A(1);
 }
 
@@ -98,7 +88,7 @@ DF_FOCAL_INLINE A alpha_t(A y, A alpha) {
 
 // The loss of one element.
 template <class A>
-DF_FOCAL_INLINE A sigmoid_focal_loss_value(A x, A y, A alpha, A gamma) {
+DETFORGE_HD_INLINE A sigmoid_focal_loss_value(A x, A y, A alpha, A gamma) {
   A ce, s, mg, dmg;
   focal::ce_sigmoid(x, y, ce, s);
   A m = A(1) - (s * y + (A(1) - s) * (A(1) - y));
@@ -108,7 +98,7 @@ DF_FOCAL_INLINE A sigmoid_focal_loss_value(A x, A y, A alpha, A gamma) {
 
 // dL/dx and dL/dy of one element.
 template <class A>
-DF_FOCAL_INLINE void sigmoid_focal_loss_grad(A x, A y, A alpha, A gamma, A& dx, A& dy) {
+DETFORGE_HD_INLINE void sigmoid_focal_loss_grad(A x, A y, A alpha, A gamma, A& dx, A& dy) {
   A ce, s, mg, dmg;
   focal::ce_sigmoid(x, y, ce, s);
   A m = A(1) - (s * y + (A(1) - s) * (A(1) - y));

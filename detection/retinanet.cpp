@@ -167,6 +167,17 @@ LossMap RetinaNet::compute_loss(const RetinaNetOutputs& out,
           DF_CHECK(lp[j] >= 1 && lp[j] <= k, ShapeError, "[", kWho, "] image ", i, " label ", lp[j],
                    " outside 1..", k);
       }
+      if (m > 0 && t.boxes.device() == kCPU) {  // torchvision's degenerate-box assertion
+        DF_CHECK(t.boxes.dim() == 2 && t.boxes.size(1) == 4, ShapeError, "[", kWho, "] image ", i,
+                 " boxes ", shape_str(t.boxes.shape()), " must be [n, 4]");
+        const Tensor b = t.boxes.to(DType::f32).contiguous();
+        const float* bp = b.data<float>();
+        for (int64_t j = 0; j < m; ++j)
+          DF_CHECK(bp[4 * j + 2] > bp[4 * j] && bp[4 * j + 3] > bp[4 * j + 1], ShapeError, "[",
+                   kWho, "] image ", i, " box ", j, " (", bp[4 * j], ", ", bp[4 * j + 1], ", ",
+                   bp[4 * j + 2], ", ", bp[4 * j + 3],
+                   ") must have positive width and height (torchvision asserts the same)");
+      }
       if (m == 0) {
         matched.push_back(Tensor::full({na}, Matcher::BELOW_LOW_THRESHOLD, DType::i64, dev));
         continue;

@@ -196,6 +196,43 @@ TEST(RetinaNet, ConfigErrorsNameKeyPaths) {
   expect_error(c, "model.backbone");
 }
 
+TEST(RetinaNet, RejectsBadTargets) {
+  auto model = std::dynamic_pointer_cast<RetinaNet>(build_detector(small_config(false)));
+  model->train();
+  Tensor images = Tensor::zeros({1, 3, 64, 64});
+  std::vector<data::DetTarget> t(1);
+  t[0].boxes = Tensor::from_vector<float>({10, 10, 10, 30}, {1, 4});
+  t[0].labels = Tensor::from_vector<int64_t>({1}, {1});
+  EXPECT_THROW(model->forward_train(images, {{64, 64}}, t), ShapeError);
+  t[0].boxes = Tensor::from_vector<float>({10, 10, 20, 30}, {1, 4});
+  t[0].labels = Tensor::from_vector<int64_t>({6}, {1});  // num_classes 5
+  EXPECT_THROW(model->forward_train(images, {{64, 64}}, t), ShapeError);
+  model->eval();
+  EXPECT_THROW(model->forward_train(images, {{64, 64}}, t), ConfigError);
+}
+
+TEST(RetinaNet, NoTargetsAndEmptyDetections) {
+  // All images without ground truth: every anchor is background, the box loss is 0.
+  auto model = std::dynamic_pointer_cast<RetinaNet>(build_detector(small_config(false)));
+  model->train();
+  Tensor images = Tensor::zeros({2, 3, 64, 64});
+  std::vector<data::DetTarget> t(2);
+  for (auto& x : t) {
+    x.boxes = Tensor::zeros({0, 4});
+    x.labels = Tensor::zeros({0}, DType::i64);
+  }
+  LossMap l = model->forward_train(images, {{64, 64}, {64, 64}}, t);
+  total_loss(l).backward();
+  EXPECT_EQ(l[1].second.item(), 0.0);
+  EXPECT_GT(l[0].second.item(), 0.0);
+  model->eval();
+  model->postprocess.score_thresh = 1.0;  // nothing passes
+  auto d = model->forward_eval(images, {{64, 64}, {64, 64}});
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].boxes.shape(), (Shape{0, 4}));
+  EXPECT_EQ(d[0].labels.numel(), 0);
+}
+
 TEST(RetinaNet, OverfitsOneBatch) {
   // A narrow model on one synthetic batch: the training loss drops a lot in a few dozen AdamW steps
   // (about 1.76 -> 0.43 in 40).

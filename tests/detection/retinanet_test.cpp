@@ -233,6 +233,26 @@ TEST(RetinaNet, NoTargetsAndEmptyDetections) {
   EXPECT_EQ(d[0].labels.numel(), 0);
 }
 
+TEST(RetinaNet, CloneIsIndependentAndEqual) {
+  Fixture fx = load("p5");
+  auto model = make(small_config(false));
+  model->eval();
+  auto copy = model->clone_as<RetinaNet>();
+  ASSERT_TRUE(copy != nullptr);
+  EXPECT_EQ(copy->state_dict().size(), model->state_dict().size());
+  auto a = model->forward_eval(fx.images, fx.sizes);
+  auto b = copy->forward_eval(fx.images, fx.sizes);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) DF_EXPECT_CLOSE(b[i].boxes, a[i].boxes, 0.0);
+  // The FPN is the copy's own: changing it leaves the original alone.
+  {
+    NoGradGuard ng;
+    Tensor w = copy->state_dict().at("backbone.fpn.layer_blocks.0.0.weight");
+    std::memset(w.data_ptr(), 0, w.nbytes());
+  }
+  EXPECT_NE(model->state_dict().at("backbone.fpn.layer_blocks.0.0.weight").data<float>()[0], 0.f);
+}
+
 TEST(RetinaNet, OverfitsOneBatch) {
   // A narrow model on one synthetic batch: the training loss drops a lot in a few dozen AdamW steps
   // (about 1.76 -> 0.43 in 40).

@@ -1,5 +1,6 @@
 #include "detection/backbone.h"
 
+#include "nn/activation.h"
 #include "nn/json_reader.h"
 #include "nn/mobilenet_v2.h"
 #include "nn/norm.h"
@@ -59,6 +60,9 @@ std::shared_ptr<Backbone> build_resnet(const nlohmann::json& j, const std::strin
   }
   auto body = std::make_shared<nn::ResNet>(cfg);
   load_weights(*body, r, "fc.");
+  // torchvision's IntermediateLayerGetter drops the classifier; so do we (strict loading of
+  // detector checkpoints, no unused parameters). forward() of the body then ends in pooling.
+  body->replace_module("fc", std::make_shared<nn::Identity>());
   const int64_t e = cfg.bottleneck ? 4 : 1;
   return std::make_shared<ModuleBackbone<nn::ResNet>>(
       body, std::vector<int64_t>{64 * e, 128 * e, 256 * e, 512 * e});
@@ -69,6 +73,7 @@ std::shared_ptr<Backbone> build_mobilenet_v2(const nlohmann::json& j, const std:
   r.allow({"type", "weights"});
   auto body = nn::mobilenet_v2();
   load_weights(*body, r, "classifier.");
+  body->replace_module("classifier", std::make_shared<nn::Identity>());
   return std::make_shared<ModuleBackbone<nn::MobileNetV2>>(body,
                                                            std::vector<int64_t>{24, 32, 96, 1280});
 }

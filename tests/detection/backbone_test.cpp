@@ -33,6 +33,8 @@ TEST(DetBackbone, ResNet18FeaturesAndChannels) {
   }
   // torchvision's BackboneWithFPN naming under the detector: body.<resnet names>
   EXPECT_TRUE(b->state_dict().count("body.layer1.0.conv1.weight"));
+  for (const auto& kv : b->state_dict())  // no classifier, as torchvision's IntermediateLayerGetter
+    EXPECT_NE(kv.first.rfind("body.fc.", 0), 0u) << kv.first;
 }
 
 TEST(DetBackbone, GnWsUsesGroupNormEverywhere) {

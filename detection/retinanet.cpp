@@ -16,7 +16,6 @@
 #include "detection/heads/retinanet_head.h"
 #include "detection/layers.h"
 #include "detection/module_config.h"
-#include "nn/activation.h"
 #include "nn/json_reader.h"
 #include "tensor/error.h"
 

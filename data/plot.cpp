@@ -61,6 +61,14 @@ Tensor plot_lines(const std::vector<PlotSeries>& series, const PlotOptions& opt)
   }
   if (!(x0 <= x1)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   std::vector<double> xt = nice_ticks(x0, x1), yt = nice_ticks(y0, y1);
+  // y: the range widened to whole tick steps (so the lowest and highest ticks are labelled).
+  if (yt.size() >= 2) {
+    const double step = yt[1] - yt[0];
+    const double lo = std::floor(y0 / step + 1e-9) * step, hi = std::ceil(y1 / step - 1e-9) * step;
+    yt.clear();
+    for (double v = lo; v <= hi + step * 1e-9; v += step)
+      yt.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
+  }
   // The axis range: the data range widened to the outer ticks.
   if (!xt.empty()) x0 = std::min(x0, xt.front()), x1 = std::max(x1, xt.back());
   if (!yt.empty()) y0 = std::min(y0, yt.front()), y1 = std::max(y1, yt.back());

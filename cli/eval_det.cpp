@@ -5,9 +5,10 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "data/coco_json.h"
+#include "data/image_io.h"
 #include "detection/coco_results.h"
 #include "detection/det_train.h"
-#include "detection/run_io.h"
 #include "nn/checkpoint.h"
 #include "nn/serialization.h"
 #include "tensor/error.h"
@@ -26,7 +27,7 @@ void run_eval(const EvalArgs& a) {
   if (!split.defined()) throw ConfigError(str_cat("[eval] data.", a.split, ": not in the config"));
   auto det = detection::build_detector(c.model, "model");
   nn::load_module(*det, a.weights);
-  const data::CocoDataset gt = detection::load_coco_file(split.annotations);
+  const data::CocoDataset gt = data::load_coco_json(split.annotations);
   const auto dets = detection::detect_coco(
       *det, gt, split.images, detection::det_loader_config(c, false, det->size_divisor()));
   if (!a.out.empty()) {
@@ -44,7 +45,7 @@ struct EvalCocoArgs {
 };
 
 void run_eval_coco(const EvalCocoArgs& a) {
-  const data::CocoDataset gt = detection::load_coco_file(a.gt);
+  const data::CocoDataset gt = data::load_coco_json(a.gt);
   const auto dets = detection::read_coco_results(a.dt);
   const auto s = detection::evaluate_coco_bbox(gt, dets);
   std::printf("%s", detection::format_coco_summary(s).c_str());

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   detforge::cli::add_demo(app);
   detforge::cli::add_profile(app);
   detforge::cli::add_train_cls(app);
+  detforge::cli::add_data(app);
   detforge::cli::add_train_det(app);
   detforge::cli::add_eval_det(app);
   detforge::cli::add_visualize(app);

@@ -9,9 +9,10 @@
 #include <unordered_map>
 
 #include "cli/commands.h"
+#include "data/coco_json.h"
 #include "data/draw.h"
+#include "data/image_io.h"
 #include "detection/coco_results.h"
-#include "detection/run_io.h"
 #include "tensor/error.h"
 
 namespace fs = std::filesystem;
@@ -62,7 +63,7 @@ Tensor annotate(const Tensor& image, const data::CocoImage& im, const data::Coco
 }
 
 void run_visualize(const VisArgs& a) {
-  const data::CocoDataset gt = detection::load_coco_file(a.gt);
+  const data::CocoDataset gt = data::load_coco_json(a.gt);
   std::vector<detection::CocoDetection> dts;
   if (!a.dt.empty()) dts = detection::read_coco_results(a.dt);
   std::unordered_map<int64_t, std::string> names;
@@ -85,7 +86,7 @@ void run_visualize(const VisArgs& a) {
   for (int64_t i = 0; i < n; ++i) {
     const data::CocoImage& im = gt.images[i];
     const std::string path = (fs::path(a.images) / im.file_name).string();
-    Tensor canvas = annotate(detection::load_image_file(path), im, gt, dts, names, cat_index, a);
+    Tensor canvas = annotate(data::read_image(path), im, gt, dts, names, cat_index, a);
     if (rows > 0) {
       tiles.push_back(canvas);
       captions.push_back(fs::path(im.file_name).filename().string());
@@ -93,7 +94,7 @@ void run_visualize(const VisArgs& a) {
     }
     const std::string dst =
         (fs::path(a.out) / (fs::path(im.file_name).stem().string() + ".png")).string();
-    detection::save_png_file(dst, canvas);
+    data::write_png(dst, canvas);
   }
   if (rows > 0) {
     int64_t cw = 1, ch = 1;
@@ -107,7 +108,7 @@ void run_visualize(const VisArgs& a) {
       data::paste(grid, tiles[i], x, y + cap);
     }
     const std::string dst = (fs::path(a.out) / "grid.png").string();
-    detection::save_png_file(dst, grid);
+    data::write_png(dst, grid);
     std::printf("grid %s (%zu images)\n", dst.c_str(), tiles.size());
   } else {
     std::printf("%lld images -> %s\n", static_cast<long long>(n), a.out.c_str());

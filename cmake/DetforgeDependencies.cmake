@@ -5,6 +5,9 @@ find_package(dnnl REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(ZLIB REQUIRED)  # IDX dataset files (data/idx.cpp)
 find_package(spdlog REQUIRED)  # logged skips (bad dataset entries), progress
+find_package(pugixml REQUIRED)  # Pascal VOC XML annotations (data/voc_to_coco.cpp)
+# Debian libstb-dev: headers under /usr/include/stb; the implementations are compiled in data/image_io.cpp.
+find_path(DETFORGE_STB_INCLUDE_DIR stb_image.h PATH_SUFFIXES stb REQUIRED)
 if(DETFORGE_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()

@@ -1,11 +1,9 @@
 #include "detection/backbone.h"
 
-#include <map>
-#include <mutex>
-
 #include "nn/json_reader.h"
 #include "nn/mobilenet_v2.h"
 #include "nn/norm.h"
+#include "nn/registry.h"
 #include "nn/resnet.h"
 #include "nn/serialization.h"
 #include "tensor/error.h"
@@ -13,13 +11,9 @@
 namespace detforge::detection {
 namespace {
 
-std::map<std::string, BackboneBuilder>& registry() {
-  static std::map<std::string, BackboneBuilder> r;
+nn::Registry<BackboneBuilder>& registry() {
+  static nn::Registry<BackboneBuilder> r;
   return r;
-}
-std::mutex& registry_mutex() {
-  static std::mutex m;
-  return m;
 }
 
 // Loads a torchvision classification state dict into `body`, ignoring the classifier (detectors
@@ -90,31 +84,21 @@ const bool kBuiltins = [] {
 }  // namespace
 
 void register_backbone(const std::string& type, BackboneBuilder builder) {
-  std::lock_guard<std::mutex> lock(registry_mutex());
-  registry()[type] = std::move(builder);
+  registry().add(type, std::move(builder));
 }
 
 std::vector<std::string> backbone_types() {
   (void)kBuiltins;
-  std::lock_guard<std::mutex> lock(registry_mutex());
-  std::vector<std::string> out;
-  for (const auto& kv : registry()) out.push_back(kv.first);
-  return out;
+  return registry().names();
 }
 
 std::shared_ptr<Backbone> build_backbone(const nlohmann::json& cfg, const std::string& path) {
   (void)kBuiltins;
   nn::JsonReader r(cfg, path, "backbone");
   const std::string type = r.get_string("type", "");
-  BackboneBuilder builder;
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    auto it = registry().find(type);
-    if (it != registry().end()) builder = it->second;
-  }
+  BackboneBuilder builder = registry().find(type);
   if (!builder) {
-    std::string known;
-    for (const auto& t : backbone_types()) known += (known.empty() ? "" : ", ") + t;
+    const std::string known = registry().names_joined();
     throw ConfigError(str_cat("[backbone] ", r.key_path("type"), ": unknown backbone '", type,
                               "' (known: ", known, ")"));
   }

@@ -10,9 +10,10 @@
 #include <sstream>
 
 #include "autograd/grad_mode.h"
+#include "data/coco_json.h"
+#include "data/image_io.h"
 #include "data/plot.h"
 #include "detection/coco_results.h"
-#include "detection/run_io.h"
 #include "nn/checkpoint.h"
 #include "nn/json_reader.h"
 #include "nn/optim/adamw.h"
@@ -172,7 +173,7 @@ std::vector<CocoDetection> detect_coco(Detector& det, const data::CocoDataset& g
   lc.train = false;
   const auto cat_ids = data::contiguous_category_ids(gt);
   data::DetLoader loader(data::make_det_records(gt),
-                         data::image_dir_source(images_dir, load_image_file), lc);
+                         data::image_dir_source(images_dir, data::read_image), lc);
   NoGradGuard ng;
   const bool was_training = det.is_training();
   det.eval();
@@ -242,7 +243,7 @@ void plot_loss_log(const std::string& log_jsonl, const std::string& png) {
   opt.height = 450;
   opt.title = "training loss";
   opt.xlabel = "iteration";
-  save_png_file(png, data::plot_lines(ss, opt));
+  data::write_png(png, data::plot_lines(ss, opt));
 }
 
 namespace {
@@ -296,7 +297,9 @@ void run_det_training(const DetTrainArgs& a) {
   std::shared_ptr<Detector> det = build_detector(c.model, "model");
 
   // Data.
-  data::CocoDataset train_ds = load_coco_file(c.train.annotations);
+  data::CocoDataset train_ds = data::load_coco_json(c.train.annotations);
+  data::TrainingFilterReport filter_report;
+  train_ds.annotations = data::training_annotations(train_ds, &filter_report);
   std::vector<data::DetRecord> records = data::make_det_records(train_ds);
   if (c.filter_empty)
     records.erase(std::remove_if(records.begin(), records.end(),
@@ -309,11 +312,11 @@ void run_det_training(const DetTrainArgs& a) {
       " categories but the detector ", det->num_classes(), " classes");
   const data::DetLoaderConfig train_lc = det_loader_config(c, true, det->size_divisor());
   data::DetLoader loader(std::move(records),
-                         data::image_dir_source(c.train.images, load_image_file), train_lc);
+                         data::image_dir_source(c.train.images, data::read_image), train_lc);
   const int64_t nb = loader.num_batches();
   const int64_t total = c.iterations > 0 ? c.iterations : c.epochs * nb;
   data::CocoDataset val_ds;
-  if (c.val.defined()) val_ds = load_coco_file(c.val.annotations);
+  if (c.val.defined()) val_ds = data::load_coco_json(c.val.annotations);
 
   // Optimizer and schedule.
   nn::ParamGroup base;
@@ -353,6 +356,7 @@ void run_det_training(const DetTrainArgs& a) {
   nn::write_json_file((out / "config.json").string(), cfg_json, kWho);
   std::ofstream log(log_path, std::ios::app);
 
+  std::printf("train annotations: %s\n", filter_report.str().c_str());
   std::printf(
       "train: %s, %lld parameters, %lld images (%lld batches/epoch of %lld), %lld iterations\n",
       c.model.value("type", "").c_str(), static_cast<long long>(det->num_parameters()),

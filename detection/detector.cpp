@@ -1,21 +1,15 @@
 #include "detection/detector.h"
 
-#include <map>
-#include <mutex>
-
 #include "autograd/elementwise.h"
+#include "nn/registry.h"
 #include "tensor/error.h"
 
 namespace detforge::detection {
 namespace {
 
-std::map<std::string, DetectorBuilder>& registry() {
-  static std::map<std::string, DetectorBuilder> r;
+nn::Registry<DetectorBuilder>& registry() {
+  static nn::Registry<DetectorBuilder> r;
   return r;
-}
-std::mutex& registry_mutex() {
-  static std::mutex m;
-  return m;
 }
 
 }  // namespace
@@ -28,15 +22,11 @@ Tensor total_loss(const LossMap& losses) {
 }
 
 void register_detector(const std::string& type, DetectorBuilder builder) {
-  std::lock_guard<std::mutex> lock(registry_mutex());
-  registry()[type] = std::move(builder);
+  registry().add(type, std::move(builder));
 }
 
 std::vector<std::string> detector_types() {
-  std::lock_guard<std::mutex> lock(registry_mutex());
-  std::vector<std::string> out;
-  for (const auto& kv : registry()) out.push_back(kv.first);
-  return out;
+  return registry().names();
 }
 
 std::shared_ptr<Detector> build_detector(const nlohmann::json& model, const std::string& path) {
@@ -45,15 +35,9 @@ std::shared_ptr<Detector> build_detector(const nlohmann::json& model, const std:
   DF_CHECK(model.contains("type") && model["type"].is_string(), ConfigError, "[detector] ", path,
            ".type: expected a string naming the detector family");
   const std::string type = model["type"].get<std::string>();
-  DetectorBuilder builder;
-  {
-    std::lock_guard<std::mutex> lock(registry_mutex());
-    auto it = registry().find(type);
-    if (it != registry().end()) builder = it->second;
-  }
+  DetectorBuilder builder = registry().find(type);
   if (!builder) {
-    std::string known;
-    for (const auto& t : detector_types()) known += (known.empty() ? "" : ", ") + t;
+    const std::string known = registry().names_joined();
     throw ConfigError(
         str_cat("[detector] ", path, ".type: unknown detector '", type, "' (known: ", known, ")"));
   }

@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(cmake ninja-build g++ pkg-config googletest libgtest-dev libgmock-dev libbenchmark-dev
       nlohmann-json3-dev libstb-dev libdnnl-dev zlib1g-dev libcli11-dev libspdlog-dev libfmt-dev
-      libomp-dev dataset-fashion-mnist)
+      libomp-dev libpugixml-dev dataset-fashion-mnist)
 if [[ "${1:-}" == "--fixtures" ]]; then pkgs+=(python3-torch python3-torchvision python3-numpy); fi
 missing=()
 for p in "${pkgs[@]}"; do

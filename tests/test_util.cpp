@@ -69,6 +69,17 @@ std::string compare(const Tensor& got, const Tensor& want, double tol) {
   return str_cat("relative L2 error ", e, " > tol ", tol, " (shape ", shape_str(want.shape()), ")");
 }
 
-std::string skip_reason_no_cuda() { return "no usable GPU: " + cuda_unavailable_reason(); }
+std::string skip_reason_no_cuda() {
+  return "no usable GPU: " + cuda_unavailable_reason();
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace detforge::test

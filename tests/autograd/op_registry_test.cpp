@@ -8,14 +8,7 @@
 namespace detforge {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(OpRegistry, VariadicInputsForwardAndBackward) {
   Tensor a = test::randn({2, 3}, DType::f32, 1), b = test::randn({1, 3}, DType::f32, 2);

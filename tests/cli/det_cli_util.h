@@ -12,7 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detection/run_io.h"
+#include "data/coco_json.h"
+#include "data/image_io.h"
 #include "tensor/tensor.h"
 
 namespace detcli {
@@ -79,7 +80,7 @@ inline fs::path make_dataset(const fs::path& dir, const std::string& name, int n
                                   {"iscrowd", 0}});
     }
     const std::string file = name + "_" + std::to_string(i) + ".png";
-    detforge::detection::save_png_file((dir / "images" / file).string(), img);
+    detforge::data::write_png((dir / "images" / file).string(), img);
     j["images"].push_back({{"id", 100 + i}, {"file_name", file}, {"width", w}, {"height", h}});
   }
   const fs::path ann = dir / (name + ".json");

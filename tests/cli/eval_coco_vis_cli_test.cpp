@@ -32,7 +32,7 @@ std::vector<detforge::detection::CocoDetection> some_dets(const detforge::data::
 TEST(EvalCocoCli, MatchesEvaluator) {
   fs::path dir = scratch("evalcoco");
   const fs::path gtp = make_dataset(dir, "val", 5);
-  const auto gt = detforge::detection::load_coco_file(gtp.string());
+  const auto gt = detforge::data::load_coco_json(gtp.string());
   const auto dets = some_dets(gt);
   detforge::detection::write_coco_results((dir / "dt.json").string(), dets);
   CliRun r = run_cli("eval-coco --gt " + gtp.string() + " --dt " + (dir / "dt.json").string() +
@@ -58,7 +58,7 @@ TEST(EvalCocoCli, MatchesEvaluator) {
 TEST(VisualizeCli, WritesImagesAndGrid) {
   fs::path dir = scratch("vis");
   const fs::path gtp = make_dataset(dir, "val", 5);
-  const auto gt = detforge::detection::load_coco_file(gtp.string());
+  const auto gt = detforge::data::load_coco_json(gtp.string());
   detforge::detection::write_coco_results((dir / "dt.json").string(), some_dets(gt));
   CliRun r = run_cli("visualize --images " + (dir / "images").string() + " --gt " + gtp.string() +
                      " --dt " + (dir / "dt.json").string() + " --out " + (dir / "v").string() +
@@ -70,7 +70,7 @@ TEST(VisualizeCli, WritesImagesAndGrid) {
       EXPECT_FALSE(fs::exists(p));
       continue;
     }
-    Tensor img = detforge::detection::load_image_file(p.string());
+    Tensor img = detforge::data::read_image(p.string());
     EXPECT_EQ(img.size(0), gt.images[i].height * 2);
     EXPECT_EQ(img.size(1), gt.images[i].width * 2);
     // the GT box's top-left corner (scaled) is drawn in the GT colour
@@ -83,7 +83,7 @@ TEST(VisualizeCli, WritesImagesAndGrid) {
   CliRun g = run_cli("visualize --images " + (dir / "images").string() + " --gt " + gtp.string() +
                      " --out " + (dir / "g").string() + " --grid 2x2 --scale 1");
   ASSERT_EQ(g.rc, 0) << g.out;
-  Tensor grid = detforge::detection::load_image_file((dir / "g" / "grid.png").string());
+  Tensor grid = detforge::data::read_image((dir / "g" / "grid.png").string());
   // cells of the largest image (56x60), 12 px captions, 4 px gaps
   EXPECT_EQ(grid.size(1), 2 * (60 + 4) + 4);
   EXPECT_EQ(grid.size(0), 2 * (56 + 12 + 4) + 4);

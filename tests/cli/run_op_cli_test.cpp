@@ -29,12 +29,15 @@ CliResult run(const std::string& args) {
   return {WEXITSTATUS(status), out};
 }
 
-std::string tmp(const std::string& name) { return (fs::temp_directory_path() / ("detforge_cli_" + name)).string(); }
+std::string tmp(const std::string& name) {
+  return (fs::temp_directory_path() / ("detforge_cli_" + name)).string();
+}
 const std::string kFixture = DETFORGE_FIXTURE_DIR "/ops/add_broadcast.safetensors";
 
 TEST(RunOpCli, ForwardAndBackwardMatchPyTorchFixture) {
   std::string out = tmp("add.safetensors");
-  CliResult r = run("run-op add --in " + kFixture + " --out " + out + " --attr alpha=0.5 --backward");
+  CliResult r =
+      run("run-op add --in " + kFixture + " --out " + out + " --attr alpha=0.5 --backward");
   ASSERT_EQ(r.code, 0) << r.out;
   auto got = load_safetensors(out).tensors;
   auto want = load_safetensors(kFixture).tensors;
@@ -57,14 +60,16 @@ TEST(RunOpCli, UnknownOpFails) {
 }
 
 TEST(RunOpCli, UnknownAttributeFails) {
-  CliResult r = run("run-op add --in " + kFixture + " --out " + tmp("x.safetensors") + " --attr beta=2");
+  CliResult r =
+      run("run-op add --in " + kFixture + " --out " + tmp("x.safetensors") + " --attr beta=2");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("unknown attribute 'beta'"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("alpha"), std::string::npos) << r.out;
 }
 
 TEST(RunOpCli, BadAttributeValueFails) {
-  CliResult r = run("run-op add --in " + kFixture + " --out " + tmp("x.safetensors") + " --attr alpha=abc");
+  CliResult r =
+      run("run-op add --in " + kFixture + " --out " + tmp("x.safetensors") + " --attr alpha=abc");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("alpha='abc' is not a number"), std::string::npos) << r.out;
 }
@@ -87,10 +92,13 @@ TEST(RunOpCli, WrongShapesFail) {
 
 TEST(RunOpCli, WrongGradOutputShapeFails) {
   std::string in = tmp("bad_grad.safetensors");
-  save_safetensors(in, {{"input", test::randn({2, 3})}, {"other", test::randn({3})}, {"grad_output", test::randn({3})}});
+  save_safetensors(in, {{"input", test::randn({2, 3})},
+                        {"other", test::randn({3})},
+                        {"grad_output", test::randn({3})}});
   CliResult r = run("run-op mul --in " + in + " --out " + tmp("x.safetensors") + " --backward");
   EXPECT_NE(r.code, 0);
-  EXPECT_NE(r.out.find("grad_output has shape [3] but output has shape [2, 3]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("grad_output has shape [3] but output has shape [2, 3]"), std::string::npos)
+      << r.out;
 }
 
 TEST(RunOpCli, CorruptFileFails) {
@@ -108,7 +116,8 @@ TEST(RunOpCli, CorruptFileFails) {
 
 TEST(RunOpCli, CudaDeviceWithoutGpuFailsCleanly) {
   if (cuda_available()) GTEST_SKIP() << "a GPU is present; this checks the no-GPU message";
-  CliResult r = run("run-op add --in " + kFixture + " --out " + tmp("x.safetensors") + " --device cuda");
+  CliResult r =
+      run("run-op add --in " + kFixture + " --out " + tmp("x.safetensors") + " --device cuda");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("error:"), std::string::npos) << r.out;
 }

@@ -147,7 +147,7 @@ TEST(TrainDetCli, TrainResumeEvalEndToEnd) {
   }
   EXPECT_EQ(iters, 2 * k);
   EXPECT_EQ(evals, 3);  // iterations 4, 8 and the final 10
-  Tensor png = detforge::detection::load_image_file((a / "loss.png").string());
+  Tensor png = detforge::data::read_image((a / "loss.png").string());
   EXPECT_EQ(png.size(0), 450);
   EXPECT_EQ(png.size(1), 800);
 
@@ -186,7 +186,7 @@ TEST(TrainDetCli, TrainResumeEvalEndToEnd) {
               " --out " + dt.string() + " --json " + mj.string());
   ASSERT_EQ(re.rc, 0) << re.out;
   EXPECT_NE(re.out.find("Average Precision  (AP) @[ IoU=0.50:0.95"), std::string::npos) << re.out;
-  const auto gt = detforge::detection::load_coco_file((d.dir / "val.json").string());
+  const auto gt = detforge::data::load_coco_json((d.dir / "val.json").string());
   const auto dets = detforge::detection::read_coco_results(dt.string());
   ASSERT_EQ(dets.size(), gt.images.size());
   const auto state = detforge::nn::load_state_dict_file((a / "model.safetensors").string());

@@ -17,14 +17,7 @@
 namespace detforge::detection {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(DetBackbone, ResNet18FeaturesAndChannels) {
   auto b = build_backbone({{"type", "resnet18"}});

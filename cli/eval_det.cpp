@@ -17,7 +17,7 @@ namespace detforge::cli {
 namespace {
 
 struct EvalArgs {
-  std::string config, weights, out, split = "val", json;
+  std::string config, weights, out, split = "val", json, device;
 };
 
 void run_eval(const EvalArgs& a) {
@@ -26,6 +26,7 @@ void run_eval(const EvalArgs& a) {
   const detection::DetSplitConfig& split = a.split == "train" ? c.train : c.val;
   if (!split.defined()) throw ConfigError(str_cat("[eval] data.", a.split, ": not in the config"));
   auto det = detection::build_detector(c.model, "model");
+  det->to(Device::parse(a.device.empty() ? c.device : a.device));
   nn::load_module(*det, a.weights);
   const data::CocoDataset gt = data::load_coco_json(split.annotations);
   const auto dets = detection::detect_coco(
@@ -64,6 +65,7 @@ void add_eval_det(CLI::App& app) {
     cmd->add_option("--out", a->out, "Write the COCO results JSON here");
     cmd->add_option("--split", a->split, "val or train")->check(CLI::IsMember({"val", "train"}));
     cmd->add_option("--json", a->json, "Write the 12 summary numbers as JSON here");
+    cmd->add_option("--device", a->device, "cpu, cuda or cuda:N (default: the config's)");
     cmd->callback([a] { run_eval(*a); });
   }
   {

@@ -130,7 +130,7 @@ DetTrainConfig parse_det_train_config(const json& j) {
   {
     nn::JsonReader t(r.get_object("train"), "train", kWho);
     t.allow({"iterations", "epochs", "log_every", "checkpoint_every", "eval_every",
-             "keep_checkpoints", "seed", "threads"});
+             "keep_checkpoints", "seed", "threads", "device"});
     if (t.has("iterations") == t.has("epochs"))
       t.fail("iterations", "exactly one of \"iterations\" and \"epochs\"");
     c.iterations = t.get_int("iterations", 0, 1);
@@ -141,6 +141,12 @@ DetTrainConfig parse_det_train_config(const json& j) {
     c.keep_checkpoints = t.get_int("keep_checkpoints", 3, 0);
     c.seed = static_cast<uint64_t>(t.get_int("seed", 0, 0));
     c.threads = t.get_int("threads", 0, 0);
+    c.device = t.get_string("device", "cpu");
+    try {
+      Device::parse(c.device);
+    } catch (const Error&) {
+      t.fail("device", "\"cpu\", \"cuda\" or \"cuda:N\"");
+    }
   }
   if (c.eval_every > 0 && !c.val.defined())
     throw ConfigError("[train] train.eval_every: needs data.val");
@@ -166,6 +172,15 @@ data::DetLoaderConfig det_loader_config(const DetTrainConfig& c, bool train, int
   return l;
 }
 
+void batch_to(data::DetBatch& batch, Device device) {
+  if (device.is_cpu() && !batch.images.is_cuda()) return;
+  batch.images = batch.images.to(device);
+  for (auto& t : batch.targets) {
+    t.boxes = t.boxes.to(device);
+    t.labels = t.labels.to(device);
+  }
+}
+
 std::vector<CocoDetection> detect_coco(Detector& det, const data::CocoDataset& gt,
                                        const std::string& images_dir,
                                        const data::DetLoaderConfig& loader_cfg) {
@@ -174,12 +189,15 @@ std::vector<CocoDetection> detect_coco(Detector& det, const data::CocoDataset& g
   const auto cat_ids = data::contiguous_category_ids(gt);
   data::DetLoader loader(data::make_det_records(gt),
                          data::image_dir_source(images_dir, data::read_image), lc);
+  const auto params = det.parameters();
+  const Device device = params.empty() ? kCPU : params.front().device();
   NoGradGuard ng;
   const bool was_training = det.is_training();
   det.eval();
   std::vector<CocoDetection> out;
   loader.start(0, 0);
   while (auto batch = loader.next()) {
+    batch_to(*batch, device);
     const auto dets = det.forward_eval(batch->images, batch->image_sizes);
     DF_CHECK(dets.size() == batch->targets.size(), ShapeError, "[eval] the detector returned ",
              dets.size(), " results for ", batch->targets.size(), " images");
@@ -295,6 +313,8 @@ void run_det_training(const DetTrainArgs& a) {
 
   manual_seed(c.seed);
   std::shared_ptr<Detector> det = build_detector(c.model, "model");
+  const Device device = Device::parse(c.device);
+  det->to(device);
 
   // Data.
   data::CocoDataset train_ds = data::load_coco_json(c.train.annotations);
@@ -412,6 +432,7 @@ void run_det_training(const DetTrainArgs& a) {
       DF_CHECK(batch.has_value(), ConfigError, "[train] the loader yielded no batch");
     }
     const auto t0 = std::chrono::steady_clock::now();
+    batch_to(*batch, device);
     const double lr = sched.current_lrs()[0];
     opt->zero_grad();
     LossMap losses = det->forward_train(batch->images, batch->image_sizes, batch->targets);

@@ -46,7 +46,8 @@ struct DetTrainConfig {
   int64_t iterations = 0, epochs = 0;  // exactly one of them
   int64_t log_every = 20, checkpoint_every = 0, eval_every = 0, keep_checkpoints = 3;
   uint64_t seed = 0;
-  int64_t threads = 0;  // 0: OpenMP's default
+  int64_t threads = 0;         // 0: OpenMP's default
+  std::string device = "cpu";  // cpu | cuda | cuda:N (train.device)
 };
 
 // ConfigError "[train] <key path>: expected ..." for a malformed config.
@@ -58,10 +59,14 @@ DETFORGE_API data::DetLoaderConfig det_loader_config(const DetTrainConfig& c, bo
 
 // Runs the detector (eval mode, no grad) over every image of `gt` (read from images_dir) and
 // returns COCO detections: boxes divided by each image's scale_x / scale_y (original pixels), xywh,
-// labels mapped to gt's category ids. The module's train/eval mode is restored.
+// labels mapped to gt's category ids. Batches go to the device of the detector's first parameter.
+// The module's train/eval mode is restored.
 DETFORGE_API std::vector<CocoDetection> detect_coco(Detector& det, const data::CocoDataset& gt,
                                                     const std::string& images_dir,
                                                     const data::DetLoaderConfig& loader_cfg);
+
+// Moves a batch's images and targets (boxes, labels) to `device` (no-op on the CPU).
+DETFORGE_API void batch_to(data::DetBatch& batch, Device device);
 
 struct DetTrainArgs {
   std::string config;  // JSON file; optional with resume (the checkpoint's config)

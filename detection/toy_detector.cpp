@@ -34,7 +34,7 @@ class ToyBoxDetector : public nn::Cloneable<ToyBoxDetector, Detector> {
                         const std::vector<data::DetTarget>& targets) override {
     std::vector<float> gt;
     for (size_t i = 0; i < targets.size(); ++i) {
-      const Tensor b = targets[i].boxes.contiguous();
+      const Tensor b = targets[i].boxes.to(kCPU).contiguous();
       const float* p = b.data<float>();
       const float h = static_cast<float>(sizes[i][0]), w = static_cast<float>(sizes[i][1]);
       for (int64_t k = 0; k < b.size(0); ++k) {
@@ -50,17 +50,17 @@ class ToyBoxDetector : public nn::Cloneable<ToyBoxDetector, Detector> {
       loss_box = mul(sum(box), 0.0);
     } else {
       const int64_t n = static_cast<int64_t>(gt.size() / 4);
-      Tensor g = Tensor::from_vector(gt, {n, 4});
+      Tensor g = Tensor::from_vector(gt, {n, 4}, box.device());
       loss_box = div(sum(square(sub(box, g))), static_cast<double>(n));
     }
     Tensor loss_score = sum(square(sub(param("score"), 2.0)));
-    Tensor target_pixel = Tensor::full({1}, mean(images).item());
+    Tensor target_pixel = Tensor::full({1}, mean(images).item(), DType::f32, box.device());
     Tensor loss_pixel = sum(square(sub(param("pixel"), target_pixel)));
     return {{"loss_box", loss_box}, {"loss_score", loss_score}, {"loss_pixel", loss_pixel}};
   }
 
   std::vector<Detections> forward_eval(const Tensor& images, const ImageSizes& sizes) override {
-    const Tensor box = param("box").contiguous();
+    const Tensor box = param("box").to(kCPU).contiguous();
     const float* b = box.data<float>();
     const float s = 1.f / (1.f + std::exp(-static_cast<float>(param("score").item())));
     std::vector<Detections> out;

@@ -87,6 +87,9 @@ TEST(TrainDetConfig, KeyPathErrors) {
   j = good;
   j["data"]["flip"] = 2.0;
   expect_err(j, "data.flip");
+  j = good;
+  j["train"]["device"] = "gpu";
+  expect_err(j, "train.device");
 }
 
 TEST(TrainDetCli, ConfigErrorExitsWithKeyPath) {

@@ -8,4 +8,7 @@ void add_demo(CLI::App& app);
 void add_profile(CLI::App& app);
 void add_train_cls(CLI::App& app);
 void add_data(CLI::App& app);
+void add_train_det(CLI::App& app);
+void add_eval_det(CLI::App& app);
+void add_visualize(CLI::App& app);
 }  // namespace detforge::cli

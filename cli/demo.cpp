@@ -12,7 +12,8 @@
 namespace detforge::cli {
 
 void add_demo(CLI::App& app) {
-  auto* cmd = app.add_subcommand("demo", "Train a ResNet-18-shaped stack of engine ops on a synthetic batch");
+  auto* cmd = app.add_subcommand(
+      "demo", "Train a ResNet-18-shaped stack of engine ops on a synthetic batch");
   struct Args {
     int64_t steps = 20, batch = 8, size = 64, classes = 10;
     double lr = 0.05;
@@ -45,9 +46,11 @@ void add_demo(CLI::App& app) {
     }
     Tensor x = Tensor::from_vector(img, {a->batch, 3, a->size, a->size}, dev);
     Tensor y = Tensor::from_vector(labels, {a->batch}, dev);
-    std::printf("detforge demo: ResNet-18-shaped net, %lld parameters, batch %lld x 3 x %lld x %lld on %s\n",
-                static_cast<long long>(net.num_parameters()), static_cast<long long>(a->batch),
-                static_cast<long long>(a->size), static_cast<long long>(a->size), dev.str().c_str());
+    std::printf(
+        "detforge demo: ResNet-18-shaped net, %lld parameters, batch %lld x 3 x %lld x %lld on "
+        "%s\n",
+        static_cast<long long>(net.num_parameters()), static_cast<long long>(a->batch),
+        static_cast<long long>(a->size), static_cast<long long>(a->size), dev.str().c_str());
     double first = 0, last = 0;
     for (int64_t step = 1; step <= a->steps; ++step) {
       auto t0 = std::chrono::steady_clock::now();
@@ -55,7 +58,8 @@ void add_demo(CLI::App& app) {
       loss.backward();
       net.sgd_step(a->lr);
       double l = loss.item();
-      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (step == 1) first = l;
       last = l;
       std::printf("step %3lld  loss %.4f  %.1f ms\n", static_cast<long long>(step), l, ms);

@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   detforge::cli::add_profile(app);
   detforge::cli::add_train_cls(app);
   detforge::cli::add_data(app);
+  detforge::cli::add_train_det(app);
+  detforge::cli::add_eval_det(app);
+  detforge::cli::add_visualize(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -9,7 +9,8 @@
 namespace detforge::cli {
 
 void add_run_op(CLI::App& app) {
-  auto* cmd = app.add_subcommand("run-op", "Run one registered op on tensors from a safetensors file");
+  auto* cmd =
+      app.add_subcommand("run-op", "Run one registered op on tensors from a safetensors file");
   struct Args {
     std::string op, in, out, device = "cpu";
     std::vector<std::string> attrs;
@@ -17,10 +18,13 @@ void add_run_op(CLI::App& app) {
   };
   auto args = std::make_shared<Args>();
   cmd->add_option("op", args->op, "Op name (PyTorch functional name)");
-  cmd->add_option("--in", args->in, "Input safetensors file (inputs by name, grad_output for --backward)");
-  cmd->add_option("--out", args->out, "Output safetensors file (output, further outputs, grad_<input>)");
+  cmd->add_option("--in", args->in,
+                  "Input safetensors file (inputs by name, grad_output for --backward)");
+  cmd->add_option("--out", args->out,
+                  "Output safetensors file (output, further outputs, grad_<input>)");
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:N");
-  cmd->add_option("--attr", args->attrs, "Attribute name=value (lists comma-separated, booleans true/false)");
+  cmd->add_option("--attr", args->attrs,
+                  "Attribute name=value (lists comma-separated, booleans true/false)");
   cmd->add_flag("--backward", args->backward, "Also compute grad_<input> from grad_output");
   cmd->add_flag("--list", args->list, "List ops with their inputs and attributes");
   cmd->callback([args] {
@@ -43,7 +47,8 @@ void add_run_op(CLI::App& app) {
     opt.backward = args->backward;
     auto result = run_op(args->op, in.tensors, attrs, opt);
     save_safetensors(args->out, result, {{"op", args->op}});
-    for (auto& [k, v] : result) std::cout << k << " " << shape_str(v.shape()) << " " << dtype_name(v.dtype()) << "\n";
+    for (auto& [k, v] : result)
+      std::cout << k << " " << shape_str(v.shape()) << " " << dtype_name(v.dtype()) << "\n";
   });
 }
 

@@ -22,6 +22,7 @@
 #include "nas/progressive_shrinking.h"
 #include "nas/sampler.h"
 #include "nas/supernet_trainer.h"
+#include "nn/checkpoint.h"
 #include "nn/elastic/bn_recalibration.h"
 #include "nn/elastic/supernet.h"
 #include "nn/optim/adamw.h"
@@ -188,16 +189,6 @@ void epoch_order(uint64_t seed, int64_t epoch, int64_t n, std::vector<int64_t>& 
   for (auto& f : flip) f = static_cast<uint8_t>(rng() & 1);
 }
 
-std::string fmt_time(double s) {
-  char buf[32];
-  const long t = static_cast<long>(s + 0.5);
-  if (t >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  return buf;
-}
-
 struct EvalResult {
   std::string name;
   json arch;
@@ -281,26 +272,6 @@ std::shared_ptr<const nn::LRSchedule> make_schedule(const Config& c, int64_t spe
   return s;
 }
 
-json read_json(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw IOError(str_cat("[", kWho, "] cannot open ", path));
-  try {
-    return json::parse(f);
-  } catch (const json::exception& e) {
-    throw ConfigError(str_cat("[", kWho, "] ", path, ": invalid JSON: ", e.what()));
-  }
-}
-
-void write_json(const fs::path& path, const json& j) {
-  const fs::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream f(tmp);
-    if (!f) throw IOError(str_cat("[", kWho, "] cannot write ", tmp.string()));
-    f << j.dump(2) << "\n";
-  }
-  fs::rename(tmp, path);
-}
-
 json eval_json(const std::vector<EvalResult>& ev) {
   json a = json::array();
   for (const auto& r : ev) {
@@ -319,14 +290,14 @@ struct Args {
 void run(const Args& a) {
   json state;  // checkpoint state when resuming
   if (!a.resume.empty()) {
-    state = read_json((fs::path(a.resume) / "state.json").string());
+    state = nn::read_json_file((fs::path(a.resume) / "state.json").string(), kWho);
     if (!state.contains("config") || !state.contains("epoch"))
       throw ConfigError(
           str_cat("[", kWho, "] ", a.resume, "/state.json: not a train-cls checkpoint"));
   }
   json cfg_json;
   if (!a.config.empty())
-    cfg_json = read_json(a.config);
+    cfg_json = nn::read_json_file(a.config, kWho);
   else if (!state.is_null())
     cfg_json = state["config"];
   else
@@ -377,8 +348,7 @@ void run(const Args& a) {
   json history = json::array();
   if (!state.is_null()) {
     const fs::path dir(a.resume);
-    nn::load_module(*model, (dir / "model.safetensors").string());
-    opt->load_state_dict(nn::OptimizerState::load((dir / "optimizer.safetensors").string()));
+    nn::load_checkpoint(dir.string(), *model, *opt, kWho);
     sched.load_state_dict(state.at("scheduler"));
     sampler.set_rng_state(state.at("sampler_rng").get<std::string>());
     start_epoch = state.at("epoch").get<int64_t>();
@@ -464,7 +434,8 @@ void run(const Args& a) {
             static_cast<long long>(epoch + 1), static_cast<long long>(c.epochs),
             static_cast<long long>(s + 1), static_cast<long long>(spe), win_loss / win_seen,
             100.0 * win_correct / win_seen, sched.current_lrs()[0],
-            win_seen / std::max(win_s, 1e-9), fmt_time(run_s / steps_this_run * left).c_str());
+            win_seen / std::max(win_s, 1e-9),
+            nn::format_duration(run_s / steps_this_run * left).c_str());
         std::fflush(stdout);
         win_loss = 0;
         win_correct = win_seen = 0;
@@ -485,16 +456,13 @@ void run(const Args& a) {
                        {"test", eval_json(ev)}});
     // Checkpoint (after evaluation, so the stored BN statistics are the ones a continuing run has).
     const fs::path dir = fs::path(a.out) / str_cat("ckpt_epoch", epoch + 1);
-    fs::create_directories(dir);
-    nn::save_state_dict(*model, (dir / "model.safetensors").string());
-    opt->state_dict().save((dir / "optimizer.safetensors").string());
     json st{{"epoch", epoch + 1},
             {"global_step", global_step},
             {"sampler_rng", sampler.rng_state()},
             {"scheduler", sched.state_dict()},
             {"config", cfg_json},
             {"history", history}};
-    write_json(dir / "state.json", st);
+    nn::save_checkpoint(dir.string(), *model, *opt, st);
     std::printf("checkpoint %s\n", dir.string().c_str());
     std::fflush(stdout);
   }
@@ -507,7 +475,7 @@ void run(const Args& a) {
                {"epochs", c.epochs},
                {"history", history},
                {"final", history.empty() ? json() : history.back()["test"]}};
-  write_json(fs::path(a.out) / "results.json", results);
+  nn::write_json_file((fs::path(a.out) / "results.json").string(), results, kWho);
   std::printf("results %s\n", (fs::path(a.out) / "results.json").string().c_str());
 }
 

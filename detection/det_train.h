@@ -1,0 +1,85 @@
+// Detector training and evaluation runs behind `detforge train` / `detforge eval`
+// (docs/train_det.md): the config schema (parsed with key-path errors), the training loop with
+// logging, checkpoints and bit-exact resume, and the split evaluation (detections mapped back to
+// original pixels and COCO category ids, then pycocotools-exact COCO evaluation).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "data/coco.h"
+#include "data/det_loader.h"
+#include "detection/coco_eval.h"
+#include "detection/detector.h"
+
+namespace detforge::detection {
+
+struct DetSplitConfig {
+  std::string images, annotations;  // resolved against data.root
+  bool defined() const { return !annotations.empty(); }
+};
+
+struct DetTrainConfig {
+  nlohmann::json raw, model;
+  DetSplitConfig train, val;
+  std::vector<data::ResizeSize> train_sizes{{800, 1333}};
+  data::ResizeSize test_size{800, 1333};
+  int64_t batch_size = 2, eval_batch_size = 2, workers = 2, size_divisor = 0;  // 0: the detector's
+  double flip = 0.5;
+  bool filter_empty = true;            // drop training images without (non-crowd) boxes
+  std::string normalize = "imagenet";  // imagenet | unit | none
+  std::string rounding = "torchvision";
+  // optim
+  std::string opt_type = "sgd";
+  double lr = 0.02, momentum = 0.9, weight_decay = 1e-4, beta1 = 0.9, beta2 = 0.999;
+  bool nesterov = false;
+  int64_t warmup_iters = 0;
+  double warmup_factor = 0.001;
+  std::string warmup_mode = "linear";
+  std::string sched_type = "multistep";
+  std::vector<int64_t> milestones;  // iterations
+  double gamma = 0.1, eta_min = 0;
+  double clip_grad_norm = 0;
+  // train
+  int64_t iterations = 0, epochs = 0;  // exactly one of them
+  int64_t log_every = 20, checkpoint_every = 0, eval_every = 0, keep_checkpoints = 3;
+  uint64_t seed = 0;
+  int64_t threads = 0;         // 0: OpenMP's default
+  std::string device = "cpu";  // cpu | cuda | cuda:N (train.device)
+};
+
+// ConfigError "[train] <key path>: expected ..." for a malformed config.
+DETFORGE_API DetTrainConfig parse_det_train_config(const nlohmann::json& j);
+
+// A loader config for a split: train (shuffle, flip, multi-scale) or eval (test_size, in order).
+DETFORGE_API data::DetLoaderConfig det_loader_config(const DetTrainConfig& c, bool train,
+                                                     int64_t size_divisor);
+
+// Runs the detector (eval mode, no grad) over every image of `gt` (read from images_dir) and
+// returns COCO detections: boxes divided by each image's scale_x / scale_y (original pixels), xywh,
+// labels mapped to gt's category ids. Batches go to the device of the detector's first parameter.
+// The module's train/eval mode is restored.
+DETFORGE_API std::vector<CocoDetection> detect_coco(Detector& det, const data::CocoDataset& gt,
+                                                    const std::string& images_dir,
+                                                    const data::DetLoaderConfig& loader_cfg);
+
+// Moves a batch's images and targets (boxes, labels) to `device` (no-op on the CPU).
+DETFORGE_API void batch_to(data::DetBatch& batch, Device device);
+
+struct DetTrainArgs {
+  std::string config;  // JSON file; optional with resume (the checkpoint's config)
+  std::string resume;  // checkpoint directory <out>/ckpt_iter<N>
+  std::string out = "train_out";
+  int64_t stop_at = 0;  // stop after this iteration (with a checkpoint), 0 = run to the end
+};
+
+// The training run (progress on stdout). Outputs under args.out: config.json, log.jsonl,
+// ckpt_iter<N>/, model.safetensors, loss.png, metrics.json (last evaluation).
+DETFORGE_API void run_det_training(const DetTrainArgs& args);
+
+// Draws out/loss.png from the log's loss lines (total loss and each term per iteration).
+DETFORGE_API void plot_loss_log(const std::string& log_jsonl, const std::string& png);
+
+}  // namespace detforge::detection

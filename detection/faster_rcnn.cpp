@@ -39,7 +39,11 @@ std::vector<std::vector<double>> get_nested(const nn::JsonReader& r, const nlohm
 
 NeckConfig parse_two_stage_neck(const nlohmann::json& model, const std::string& path) {
   nlohmann::json neck = {{"type", "fpn"}, {"extra", "maxpool"}};
-  if (model.contains("neck")) neck = model.at("neck");
+  if (model.contains("neck")) {
+    neck = model.at("neck");
+    // torchvision's BackboneWithFPN always adds LastLevelMaxPool: the default extra here.
+    if (neck.is_object() && !neck.contains("extra")) neck["extra"] = "maxpool";
+  }
   NeckConfig cfg = parse_neck(neck, path + ".neck");
   DF_CHECK(cfg.type == "fpn", ConfigError, "[", kWho, "] ", path,
            ".neck.type: expected \"fpn\", got \"", cfg.type, "\"");
@@ -131,7 +135,7 @@ TwoStageDetector::TwoStageDetector(std::shared_ptr<Backbone> backbone, const Nec
       static_cast<int64_t>(neck.in_levels.size()) + (neck.extra == FpnExtra::none   ? 0
                                                      : neck.extra == FpnExtra::p6p7 ? 2
                                                                                     : 1);
-  DF_CHECK(static_cast<int64_t>(rpn.anchor_sizes.size()) == levels, ConfigError, "[", kWho,
+  DF_CHECK(static_cast<int64_t>(rpn.anchor_sizes.size()) == levels, ConfigError, "[detector] ",
            "] rpn.anchor_sizes has ", rpn.anchor_sizes.size(), " levels but the FPN yields ",
            levels);
   register_module("rpn", std::make_shared<RegionProposalNetwork>(rpn, neck.out_channels));

@@ -177,7 +177,7 @@ TEST(CascadeRCNN, OverfitsOneBatch) {
   Tensor x = images();
   auto t = targets();
   double first = 0, last = 0;
-  for (int step = 0; step < 60; ++step) {
+  for (int step = 0; step < 80; ++step) {
     Tensor loss = total_loss(m->forward_train(x, kSizes, t));
     const double v = loss.item();
     ASSERT_TRUE(std::isfinite(v)) << "step " << step;

@@ -5,7 +5,7 @@ train mode), default RPN / RoI settings, 91 classes incl. background; forward of
 and roi_heads with an ImageList (no GeneralizedRCNNTransform), losses summed, backward, SGD
 momentum 0.9) on 8 x 3 x 128 x 128 with the same 3 boxes per image, timed on the CPU.
 Usage: /usr/bin/python3 bench/compare/faster_rcnn_step_torch_cpu.py [--batch 8] [--size 128]
-       [--threads 2] [--steps 10]
+       [--threads 2] [--steps 10] [--warmup 2]
 """
 import argparse
 import statistics
@@ -24,6 +24,7 @@ def main():
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -41,7 +42,7 @@ def main():
                         "labels": torch.tensor([1 + i % 90, 7, 42])})
     il = ImageList(x, sizes)
     times = []
-    for step in range(a.steps + 2):
+    for step in range(a.steps + a.warmup):
         t0 = time.perf_counter()
         feats = model.backbone(x)
         proposals, rpn_losses = model.rpn(il, feats, targets)
@@ -51,8 +52,10 @@ def main():
         loss.backward()
         opt.step()
         float(loss)
-        if step >= 2:
-            times.append(time.perf_counter() - t0)
+        dt = time.perf_counter() - t0
+        print(f"step {step}: {dt * 1e3:.0f} ms", flush=True)
+        if step >= a.warmup:
+            times.append(dt)
     med = statistics.median(times)
     print(f"torch {torch.__version__} threads {a.threads}: batch {a.batch} size {a.size}: "
           f"median {med * 1e3:.1f} ms/step, {a.batch / med:.1f} img/s (min {min(times) * 1e3:.1f} ms)")

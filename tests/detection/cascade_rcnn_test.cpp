@@ -226,3 +226,18 @@ TEST(CascadeRCNN, BuildsFromJsonWithKeyPathErrors) {
   bad["roi_heads"]["fg_iou_thresh"] = 0.5;
   EXPECT_NE(err(bad).find("model.roi_heads.fg_iou_thresh"), std::string::npos) << err(bad);
 }
+
+TEST(CascadeRCNN, ImagesWithoutBoxesGiveFiniteLosses) {
+  auto t = targets();
+  t[1].boxes = Tensor::zeros({0, 4});
+  t[1].labels = Tensor::zeros({0}, DType::i64);
+  auto m = tiny_cascade(tiny_config(false), false);
+  m->train();
+  for (const auto& l : m->forward_train(images(), kSizes, t))
+    EXPECT_TRUE(finite(l.second)) << l.first;
+  auto f = std::make_shared<FasterRCNN>(test::tiny_backbone(), test::tiny_neck(),
+                                        test::tiny_rpn(false), test::tiny_roi(false), 5);
+  f->train();
+  for (const auto& l : f->forward_train(images(), kSizes, t))
+    EXPECT_TRUE(finite(l.second)) << l.first;
+}

@@ -241,3 +241,18 @@ TEST(CascadeRCNN, ImagesWithoutBoxesGiveFiniteLosses) {
   for (const auto& l : f->forward_train(images(), kSizes, t))
     EXPECT_TRUE(finite(l.second)) << l.first;
 }
+
+TEST(CascadeRCNN, ClassSpecificRegression) {
+  CascadeConfig c = tiny_config(false);
+  c.class_agnostic = false;
+  auto m = tiny_cascade(c, false);
+  EXPECT_EQ(m->state_dict().at("roi_heads.box_predictor.2.bbox_pred.weight").shape(),
+            (Shape{24, 32}));
+  m->train();
+  for (const auto& l : m->forward_train(images(), kSizes, targets()))
+    EXPECT_TRUE(finite(l.second)) << l.first;
+  m->eval();
+  auto dets = m->forward_eval(images(), kSizes);
+  ASSERT_EQ(dets.size(), 2u);
+  EXPECT_EQ(dets[0].boxes.dim(), 2);
+}

@@ -205,30 +205,6 @@ CascadeRCNN::CascadeRCNN(std::shared_ptr<Backbone> backbone, const NeckConfig& n
                   std::make_shared<CascadeRoIHeads>(cascade, neck.out_channels, num_classes + 1));
 }
 
-LossMap CascadeRCNN::forward_train(const Tensor& images, const ImageSizes& sizes,
-                                   const std::vector<data::DetTarget>& targets) {
-  DF_CHECK(is_training(), ConfigError, "[", kWho, "] forward_train needs train mode");
-  DF_CHECK(images.dim() == 4 && images.size(0) == static_cast<int64_t>(targets.size()) &&
-               sizes.size() == targets.size(),
-           ShapeError, "[", kWho, "] images ", shape_str(images.shape()), " with ", sizes.size(),
-           " sizes and ", targets.size(), " targets");
-  FeatureList f = extract_features(images);
-  RpnOutput r = rpn().forward(f, {images.size(2), images.size(3)}, sizes, &targets);
-  LossMap losses = roi_heads().forward_train(f, r.proposals, sizes, targets);
-  for (auto& l : r.losses) losses.push_back(l);
-  return losses;
-}
-
-std::vector<Detections> CascadeRCNN::forward_eval(const Tensor& images, const ImageSizes& sizes) {
-  DF_CHECK(!is_training(), ConfigError, "[", kWho, "] forward_eval needs eval mode");
-  DF_CHECK(images.dim() == 4 && images.size(0) == static_cast<int64_t>(sizes.size()), ShapeError,
-           "[", kWho, "] images ", shape_str(images.shape()), " with ", sizes.size(), " sizes");
-  NoGradGuard ng;
-  FeatureList f = extract_features(images);
-  RpnOutput r = rpn().forward(f, {images.size(2), images.size(3)}, sizes);
-  return roi_heads().forward_eval(f, r.proposals, sizes, postprocess);
-}
-
 std::shared_ptr<Detector> build_cascade_rcnn(const nlohmann::json& model, const std::string& path) {
   nn::JsonReader r(model, path, kWho);
   r.allow({"type", "backbone", "neck", "rpn", "roi_heads", "num_classes", "postprocess"});

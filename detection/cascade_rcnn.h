@@ -37,17 +37,19 @@ class DETFORGE_API CascadeBoxPredictor : public nn::Cloneable<CascadeBoxPredicto
   BoxPredictions predict(const Tensor& x);
 };
 
-class DETFORGE_API CascadeRoIHeads : public nn::Cloneable<CascadeRoIHeads> {
+class DETFORGE_API CascadeRoIHeads : public nn::Cloneable<CascadeRoIHeads, RoIHeadsBase> {
  public:
   // num_classes includes the background.
   CascadeRoIHeads(const CascadeConfig& cfg, int64_t in_channels, int64_t num_classes);
   std::string type_name() const override { return "CascadeRoIHeads"; }
 
   LossMap forward_train(const FeatureList& features, const std::vector<Tensor>& proposals,
-                        const ImageSizes& sizes, const std::vector<data::DetTarget>& targets);
+                        const ImageSizes& sizes,
+                        const std::vector<data::DetTarget>& targets) override;
   std::vector<Detections> forward_eval(const FeatureList& features,
                                        const std::vector<Tensor>& proposals,
-                                       const ImageSizes& sizes, const PostprocessConfig& post);
+                                       const ImageSizes& sizes,
+                                       const PostprocessConfig& post) override;
   // Eval: the RoIs each stage sees (entry 0 = the proposals), per image.
   std::vector<std::vector<Tensor>> stage_rois(const FeatureList& features,
                                               const std::vector<Tensor>& proposals,
@@ -73,9 +75,6 @@ class DETFORGE_API CascadeRCNN : public nn::Cloneable<CascadeRCNN, TwoStageDetec
   CascadeRCNN(std::shared_ptr<Backbone> backbone, const NeckConfig& neck, const RpnConfig& rpn,
               const CascadeConfig& cascade, int64_t num_classes);
   std::string type_name() const override { return "CascadeRCNN"; }
-  LossMap forward_train(const Tensor& images, const ImageSizes& sizes,
-                        const std::vector<data::DetTarget>& targets) override;
-  std::vector<Detections> forward_eval(const Tensor& images, const ImageSizes& sizes) override;
   CascadeRoIHeads& roi_heads() { return child<CascadeRoIHeads>("roi_heads"); }
 };
 

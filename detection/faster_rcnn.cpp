@@ -147,35 +147,37 @@ FeatureList TwoStageDetector::extract_features(const Tensor& images) {
   return b.child<FeaturePyramidNetwork>("fpn").forward(select_levels(c, neck_.in_levels));
 }
 
+LossMap TwoStageDetector::forward_train(const Tensor& images, const ImageSizes& sizes,
+                                        const std::vector<data::DetTarget>& targets) {
+  DF_CHECK(is_training(), ConfigError, "[", type_name(), "] forward_train needs train mode");
+  DF_CHECK(images.dim() == 4 && images.size(0) == static_cast<int64_t>(targets.size()) &&
+               sizes.size() == targets.size(),
+           ShapeError, "[", type_name(), "] images ", shape_str(images.shape()), " with ",
+           sizes.size(), " sizes and ", targets.size(), " targets");
+  FeatureList f = extract_features(images);
+  RpnOutput r = rpn().forward(f, {images.size(2), images.size(3)}, sizes, &targets);
+  LossMap losses = child<RoIHeadsBase>("roi_heads").forward_train(f, r.proposals, sizes, targets);
+  for (auto& l : r.losses) losses.push_back(l);
+  return losses;
+}
+
+std::vector<Detections> TwoStageDetector::forward_eval(const Tensor& images,
+                                                       const ImageSizes& sizes) {
+  DF_CHECK(!is_training(), ConfigError, "[", type_name(), "] forward_eval needs eval mode");
+  DF_CHECK(images.dim() == 4 && images.size(0) == static_cast<int64_t>(sizes.size()), ShapeError,
+           "[", type_name(), "] images ", shape_str(images.shape()), " with ", sizes.size(),
+           " sizes");
+  NoGradGuard ng;
+  FeatureList f = extract_features(images);
+  RpnOutput r = rpn().forward(f, {images.size(2), images.size(3)}, sizes);
+  return child<RoIHeadsBase>("roi_heads").forward_eval(f, r.proposals, sizes, postprocess);
+}
+
 FasterRCNN::FasterRCNN(std::shared_ptr<Backbone> backbone, const NeckConfig& neck,
                        const RpnConfig& rpn, const RoIHeadsConfig& roi, int64_t num_classes)
     : nn::Cloneable<FasterRCNN, TwoStageDetector>(std::move(backbone), neck, rpn, num_classes) {
   register_module("roi_heads",
                   std::make_shared<StandardRoIHeads>(roi, neck.out_channels, num_classes + 1));
-}
-
-LossMap FasterRCNN::forward_train(const Tensor& images, const ImageSizes& sizes,
-                                  const std::vector<data::DetTarget>& targets) {
-  DF_CHECK(is_training(), ConfigError, "[", kWho, "] forward_train needs train mode");
-  DF_CHECK(images.dim() == 4 && images.size(0) == static_cast<int64_t>(targets.size()) &&
-               sizes.size() == targets.size(),
-           ShapeError, "[", kWho, "] images ", shape_str(images.shape()), " with ", sizes.size(),
-           " sizes and ", targets.size(), " targets");
-  FeatureList f = extract_features(images);
-  RpnOutput r = rpn().forward(f, {images.size(2), images.size(3)}, sizes, &targets);
-  LossMap losses = roi_heads().forward_train(f, r.proposals, sizes, targets);
-  for (auto& l : r.losses) losses.push_back(l);
-  return losses;
-}
-
-std::vector<Detections> FasterRCNN::forward_eval(const Tensor& images, const ImageSizes& sizes) {
-  DF_CHECK(!is_training(), ConfigError, "[", kWho, "] forward_eval needs eval mode");
-  DF_CHECK(images.dim() == 4 && images.size(0) == static_cast<int64_t>(sizes.size()), ShapeError,
-           "[", kWho, "] images ", shape_str(images.shape()), " with ", sizes.size(), " sizes");
-  NoGradGuard ng;
-  FeatureList f = extract_features(images);
-  RpnOutput r = rpn().forward(f, {images.size(2), images.size(3)}, sizes);
-  return roi_heads().forward_eval(f, r.proposals, sizes, postprocess);
 }
 
 std::shared_ptr<Detector> build_faster_rcnn(const nlohmann::json& model, const std::string& path) {

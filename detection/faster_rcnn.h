@@ -32,6 +32,12 @@ class DETFORGE_API TwoStageDetector : public Detector {
   Backbone& backbone() { return child<Backbone>("backbone"); }
   int64_t num_classes() const override { return num_classes_; }
   int64_t fpn_channels() const { return fpn_channels_; }
+  // Backbone + FPN -> RPN proposals -> the "roi_heads" child (an RoIHeadsBase). Losses: the
+  // heads' terms then the RPN's (torchvision's dict order for Faster R-CNN: loss_classifier,
+  // loss_box_reg, loss_objectness, loss_rpn_box_reg).
+  LossMap forward_train(const Tensor& images, const ImageSizes& sizes,
+                        const std::vector<data::DetTarget>& targets) override;
+  std::vector<Detections> forward_eval(const Tensor& images, const ImageSizes& sizes) override;
 
  protected:
   NeckConfig neck_;
@@ -45,10 +51,6 @@ class DETFORGE_API FasterRCNN : public nn::Cloneable<FasterRCNN, TwoStageDetecto
   FasterRCNN(std::shared_ptr<Backbone> backbone, const NeckConfig& neck, const RpnConfig& rpn,
              const RoIHeadsConfig& roi, int64_t num_classes);
   std::string type_name() const override { return "FasterRCNN"; }
-  // Order as torchvision's dict: loss_classifier, loss_box_reg, loss_objectness, loss_rpn_box_reg.
-  LossMap forward_train(const Tensor& images, const ImageSizes& sizes,
-                        const std::vector<data::DetTarget>& targets) override;
-  std::vector<Detections> forward_eval(const Tensor& images, const ImageSizes& sizes) override;
   StandardRoIHeads& roi_heads() { return child<StandardRoIHeads>("roi_heads"); }
 };
 

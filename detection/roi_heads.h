@@ -67,17 +67,32 @@ DETFORGE_API std::vector<Detections> postprocess_detections(
 DETFORGE_API std::map<std::string, Tensor> feature_map(const FeatureList& features);
 DETFORGE_API std::vector<std::pair<int64_t, int64_t>> image_shapes(const ImageSizes& sizes);
 
-class DETFORGE_API StandardRoIHeads : public nn::Cloneable<StandardRoIHeads> {
+// What a two-stage detector needs of its box heads (standard or cascade): losses from the
+// proposals in training, detections in eval.
+class DETFORGE_API RoIHeadsBase : public nn::Module {
+ public:
+  virtual LossMap forward_train(const FeatureList& features, const std::vector<Tensor>& proposals,
+                                const ImageSizes& sizes,
+                                const std::vector<data::DetTarget>& targets) = 0;
+  virtual std::vector<Detections> forward_eval(const FeatureList& features,
+                                               const std::vector<Tensor>& proposals,
+                                               const ImageSizes& sizes,
+                                               const PostprocessConfig& post) = 0;
+};
+
+class DETFORGE_API StandardRoIHeads : public nn::Cloneable<StandardRoIHeads, RoIHeadsBase> {
  public:
   // in_channels: the FPN width; num_classes includes the background (torchvision's).
   StandardRoIHeads(const RoIHeadsConfig& cfg, int64_t in_channels, int64_t num_classes);
   std::string type_name() const override { return "RoIHeads"; }
 
   LossMap forward_train(const FeatureList& features, const std::vector<Tensor>& proposals,
-                        const ImageSizes& sizes, const std::vector<data::DetTarget>& targets);
+                        const ImageSizes& sizes,
+                        const std::vector<data::DetTarget>& targets) override;
   std::vector<Detections> forward_eval(const FeatureList& features,
                                        const std::vector<Tensor>& proposals,
-                                       const ImageSizes& sizes, const PostprocessConfig& post);
+                                       const ImageSizes& sizes,
+                                       const PostprocessConfig& post) override;
   const RoIHeadsConfig& config() const { return cfg_; }
 
  private:

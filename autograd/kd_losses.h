@@ -1,0 +1,16 @@
+// Knowledge-distillation losses (issue 5; DetKDS 3.1 / appendix D, JointDetNAS 3.2, DONNA
+// 3.2.1), each one fused kernel forward and one backward (kernels/kd/). All return a 0-dim tensor.
+// Gradients flow to the student input only: the teacher / target input is a fixed target and gets
+// no gradient (it is read detached; a teacher that requires grad is not an error, it is just not
+// differentiated). The backward passes are not themselves differentiable.
+#pragma once
+#include "tensor/tensor.h"
+
+namespace detforge {
+
+// mean_n -sum_c softmax(t_n / T)_c log_softmax(s_n / T)_c over [N, C] logits. No T^2 factor:
+// Hinton's T^2 is the caller's weight.
+DETFORGE_API Tensor kd_soft_ce(const Tensor& student_logits, const Tensor& teacher_logits,
+                               double temperature = 1.0);
+
+}  // namespace detforge

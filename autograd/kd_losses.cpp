@@ -2,6 +2,8 @@
 #include "autograd/kd_losses.h"
 
 #include "autograd/function.h"
+#include "kernels/kd/kd_bkd_nsr.h"
+#include "kernels/kd/kd_pearson.h"
 #include "kernels/kd/kd_soft_ce.h"
 #include "tensor/view_ops.h"
 
@@ -44,6 +46,60 @@ Tensor kd_soft_ce(const Tensor& student_logits, const Tensor& teacher_logits, do
         gs = Tensor::zeros(s.shape(), s.dtype(), s.device());
       else
         kernels::kd_soft_ce_backward_stub(s.device(), "kd_soft_ce")(p, gs, go, s, t);
+      if (gs.dtype() != ds) gs = gs.to(ds);
+      return std::vector<Tensor>{gs};
+    });
+  }
+  return out;
+}
+
+Tensor kd_pearson(const Tensor& student, const Tensor& teacher, double eps) {
+  const char* op = "kd_pearson";
+  DF_CHECK(student.dim() >= 1, ShapeError, "[kd_pearson] student must be [N, ...], got ",
+           shape_str(student.shape()));
+  DF_CHECK(eps >= 0, ConfigError, "[kd_pearson] eps must be >= 0, got ", eps);
+  auto [s, t] = prepare(op, "student", "teacher", student, teacher);
+  const int64_t n = s.size(0);
+  DF_CHECK(n == 0 || s.numel() > 0, ShapeError, "[kd_pearson] samples of student ",
+           shape_str(student.shape()), " are empty");
+  kernels::KdPearsonParams p;
+  p.eps = eps;
+  Tensor out = Tensor::empty(Shape{}, s.dtype(), s.device());
+  Tensor stats = Tensor::empty(Shape{n, kernels::kd::kPearsonStats}, DType::f64, s.device());
+  kernels::kd_pearson_forward_stub(s.device(), op)(p, out, stats, s, t, n);
+  if (needs_grad({student})) {
+    record(op, {student}, {out}, [p, s, t, stats, n, ds = student.dtype()](auto& g, auto&) {
+      Tensor go = raw::contiguous(raw::to(g[0], s.device(), s.dtype()));
+      Tensor gs = Tensor::empty(s.shape(), s.dtype(), s.device());
+      if (s.numel() > 0)
+        kernels::kd_pearson_backward_stub(s.device(), "kd_pearson")(p, gs, go, stats, s, t, n);
+      if (gs.dtype() != ds) gs = gs.to(ds);
+      return std::vector<Tensor>{gs};
+    });
+  }
+  return out;
+}
+
+Tensor kd_bkd_nsr(const Tensor& student, const Tensor& target, double eps) {
+  const char* op = "kd_bkd_nsr";
+  DF_CHECK(student.dim() >= 2, ShapeError, "[kd_bkd_nsr] student must be [N, C, *], got ",
+           shape_str(student.shape()));
+  DF_CHECK(eps >= 0, ConfigError, "[kd_bkd_nsr] eps must be >= 0, got ", eps);
+  auto [s, t] = prepare(op, "student", "target", student, target);
+  const int64_t n = s.size(0), c = s.size(1);
+  const int64_t inner = n * c > 0 ? s.numel() / (n * c) : 0;
+  kernels::KdBkdNsrParams p;
+  p.eps = eps;
+  Tensor out = Tensor::empty(Shape{}, s.dtype(), s.device());
+  Tensor w = Tensor::empty(Shape{c}, DType::f64, s.device());
+  kernels::kd_bkd_nsr_forward_stub(s.device(), op)(p, out, w, s, t, n, c, inner);
+  if (needs_grad({student})) {
+    record(op, {student}, {out}, [p, s, t, w, n, c, inner, ds = student.dtype()](auto& g, auto&) {
+      Tensor go = raw::contiguous(raw::to(g[0], s.device(), s.dtype()));
+      Tensor gs = Tensor::empty(s.shape(), s.dtype(), s.device());
+      if (s.numel() > 0)
+        kernels::kd_bkd_nsr_backward_stub(s.device(), "kd_bkd_nsr")(p, gs, go, w, s, t, n, c,
+                                                                    inner);
       if (gs.dtype() != ds) gs = gs.to(ds);
       return std::vector<Tensor>{gs};
     });

@@ -13,4 +13,12 @@ namespace detforge {
 DETFORGE_API Tensor kd_soft_ce(const Tensor& student_logits, const Tensor& teacher_logits,
                                double temperature = 1.0);
 
+// DetKDS's Pearson distance: mean_n (1 - r_n), r_n the Pearson correlation of sample n flattened
+// ([N, ...]); eps is added to each variance (a constant sample gives r = 0).
+DETFORGE_API Tensor kd_pearson(const Tensor& student, const Tensor& teacher, double eps = 1e-8);
+
+// DONNA's noise-to-signal ratio over [N, C, *]: mean_c mean((t - s)^2) / (var(t) + eps), the
+// mean and the biased variance per channel over N and the trailing dims.
+DETFORGE_API Tensor kd_bkd_nsr(const Tensor& student, const Tensor& target, double eps = 1e-8);
+
 }  // namespace detforge

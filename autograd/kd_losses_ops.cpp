@@ -16,5 +16,25 @@ DF_REGISTER_OP(
      },
      "mean_n -sum_c softmax(t/T) log_softmax(s/T) (no T^2 factor); grad to student only"});
 
+DF_REGISTER_OP(
+    {"kd_pearson",
+     {{"student"}, {"teacher", false, false}},
+     {{"eps", AttrType::Float, "1e-08"}},
+     [](const OpContext& c) {
+       return OpOutputs{
+           {"output", kd_pearson(c.input("student"), c.input("teacher"), c.get_float("eps"))}};
+     },
+     "DetKDS Pearson distance: mean_n (1 - r_n) of flattened samples; grad to student only"});
+
+DF_REGISTER_OP(
+    {"kd_bkd_nsr",
+     {{"student"}, {"target", false, false}},
+     {{"eps", AttrType::Float, "1e-08"}},
+     [](const OpContext& c) {
+       return OpOutputs{
+           {"output", kd_bkd_nsr(c.input("student"), c.input("target"), c.get_float("eps"))}};
+     },
+     "DONNA noise-to-signal ratio: mean_c mse_c / (var_c(target) + eps); grad to student only"});
+
 }  // namespace
 }  // namespace detforge

@@ -3,6 +3,7 @@
 
 #include "autograd/function.h"
 #include "kernels/kd/kd_bkd_nsr.h"
+#include "kernels/kd/kd_masked_mse.h"
 #include "kernels/kd/kd_pearson.h"
 #include "kernels/kd/kd_soft_ce.h"
 #include "tensor/view_ops.h"
@@ -103,6 +104,44 @@ Tensor kd_bkd_nsr(const Tensor& student, const Tensor& target, double eps) {
       if (gs.dtype() != ds) gs = gs.to(ds);
       return std::vector<Tensor>{gs};
     });
+  }
+  return out;
+}
+
+Tensor kd_masked_mse(const Tensor& student, const Tensor& teacher, const Tensor& mask,
+                     double alpha_fg, double alpha_bg) {
+  const char* op = "kd_masked_mse";
+  DF_CHECK(student.dim() >= 2, ShapeError, "[kd_masked_mse] student must be [N, C, *], got ",
+           shape_str(student.shape()));
+  auto [s, t] = prepare(op, "student", "teacher", student, teacher);
+  Shape ms = student.shape();
+  ms[1] = 1;
+  DF_CHECK(mask.shape() == ms, ShapeError, "[kd_masked_mse] mask of shape ",
+           shape_str(mask.shape()), " must be ", shape_str(ms), " for student ",
+           shape_str(student.shape()));
+  DF_CHECK(mask.device() == s.device(), DeviceError, "[kd_masked_mse] mask is on ",
+           mask.device().str(), " but student is on ", s.device().str());
+  Tensor m = raw::contiguous(raw::detach(raw::to(mask, s.device(), s.dtype())));
+  const int64_t n = s.size(0), c = s.size(1);
+  int64_t inner = 1;
+  for (int64_t d = 2; d < s.dim(); ++d) inner *= s.size(d);
+  kernels::KdMaskedMseParams p;
+  p.alpha_fg = alpha_fg;
+  p.alpha_bg = alpha_bg;
+  Tensor out = Tensor::empty(Shape{}, s.dtype(), s.device());
+  Tensor w = Tensor::empty(Shape{2}, DType::f64, s.device());
+  kernels::kd_masked_mse_forward_stub(s.device(), op)(p, out, w, s, t, m, n, c, inner);
+  if (needs_grad({student})) {
+    record(op, {student}, {out},
+           [p, s, t, m, w, n, c, inner, ds = student.dtype()](auto& g, auto&) {
+             Tensor go = raw::contiguous(raw::to(g[0], s.device(), s.dtype()));
+             Tensor gs = Tensor::empty(s.shape(), s.dtype(), s.device());
+             if (s.numel() > 0)
+               kernels::kd_masked_mse_backward_stub(s.device(), "kd_masked_mse")(p, gs, go, w, s, t,
+                                                                                 m, n, c, inner);
+             if (gs.dtype() != ds) gs = gs.to(ds);
+             return std::vector<Tensor>{gs};
+           });
   }
   return out;
 }

@@ -21,4 +21,10 @@ DETFORGE_API Tensor kd_pearson(const Tensor& student, const Tensor& teacher, dou
 // mean and the biased variance per channel over N and the trailing dims.
 DETFORGE_API Tensor kd_bkd_nsr(const Tensor& student, const Tensor& target, double eps = 1e-8);
 
+// DetKDS's fgbg feature distance with L2: alpha_fg sum(m (s-t)^2) / max(1, C sum m) +
+// alpha_bg sum((1-m) (s-t)^2) / max(1, C sum(1-m)); s, t [N, C, *], mask [N, 1, *] in {0, 1}.
+// Gradient to the student only (not the teacher, not the mask).
+DETFORGE_API Tensor kd_masked_mse(const Tensor& student, const Tensor& teacher, const Tensor& mask,
+                                  double alpha_fg = 1.0, double alpha_bg = 1.0);
+
 }  // namespace detforge

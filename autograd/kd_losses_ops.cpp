@@ -36,5 +36,16 @@ DF_REGISTER_OP(
      },
      "DONNA noise-to-signal ratio: mean_c mse_c / (var_c(target) + eps); grad to student only"});
 
+DF_REGISTER_OP(
+    {"kd_masked_mse",
+     {{"student"}, {"teacher", false, false}, {"mask", false, false}},
+     {{"alpha_fg", AttrType::Float, "1"}, {"alpha_bg", AttrType::Float, "1"}},
+     [](const OpContext& c) {
+       return OpOutputs{
+           {"output", kd_masked_mse(c.input("student"), c.input("teacher"), c.input("mask"),
+                                    c.get_float("alpha_fg"), c.get_float("alpha_bg"))}};
+     },
+     "DetKDS fgbg L2: alpha_fg/bg region sums over max(1, C * area); grad to student only"});
+
 }  // namespace
 }  // namespace detforge

@@ -38,6 +38,22 @@ kd::SoftCeRow<acc_t<T>> row_stats(const T* s, const T* t, int64_t c, acc_t<T> in
   return {ms, mt, zs, zt, w};
 }
 
+// One row's gradient, a plain function of restrict pointers and scalar arguments: in the
+// parallel_for lambda the loop read its constants through the stack every element and stayed
+// scalar (6x slower than the forward); here it vectorises.
+template <class T>
+void grad_row(const T* __restrict sr, const T* __restrict tr, T* __restrict gr, int64_t c,
+              acc_t<T> inv_t, acc_t<T> ms, acc_t<T> mt, acc_t<T> rzs, acc_t<T> rzt,
+              acc_t<T> scale) {
+  using A = acc_t<T>;
+#pragma omp simd
+  for (int64_t i = 0; i < c; ++i) {
+    A q = dmath::exp_fast(static_cast<A>(sr[i]) * inv_t - ms) * rzs;
+    A p = dmath::exp_fast(static_cast<A>(tr[i]) * inv_t - mt) * rzt;
+    gr[i] = cast_to<T>(scale * (q - p));
+  }
+}
+
 template <class T>
 void forward_typed(const KdSoftCeParams& p, const Tensor& out, const Tensor& st, const Tensor& tt) {
   using A = acc_t<T>;
@@ -74,13 +90,7 @@ void backward_typed(const KdSoftCeParams& p, const Tensor& gst, const Tensor& go
       const T* tr = t + r * c;
       T* gr = gs + r * c;
       auto st = row_stats(sr, tr, c, inv_t);
-      const A rzs = A(1) / st.zs, rzt = A(1) / st.zt;
-#pragma omp simd
-      for (int64_t i = 0; i < c; ++i) {
-        A q = dmath::exp_fast(static_cast<A>(sr[i]) * inv_t - st.ms) * rzs;
-        A pp = dmath::exp_fast(static_cast<A>(tr[i]) * inv_t - st.mt) * rzt;
-        gr[i] = cast_to<T>(scale * (q - pp));
-      }
+      grad_row(sr, tr, gr, c, inv_t, st.ms, st.mt, A(1) / st.zs, A(1) / st.zt, scale);
     }
   });
 }

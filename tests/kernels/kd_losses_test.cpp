@@ -122,6 +122,30 @@ TEST(KdLosses, NaNPropagates) {
   EXPECT_TRUE(std::isnan(kd_bkd_nsr(ok.reshape({2, 2, 3}), bad.reshape({2, 2, 3})).item()));
 }
 
+TEST(KdLosses, HalfPrecisionMatchesFloat) {
+  // f16 / bf16 inputs accumulate in float / double: the loss and the student gradient follow the
+  // f32 result of the same (rounded) values.
+  for (DType dt : {DType::f16, DType::bf16}) {
+    Tensor s = test::randn({4, 3, 5}, DType::f32, 14).to(dt).set_requires_grad(true);
+    Tensor t = test::randn({4, 3, 5}, DType::f32, 15).to(dt);
+    Tensor m = test::rand_uniform({4, 1, 5}, 0, 1, DType::f32, 16).to(dt);  // a soft mask
+    Tensor s32 = s.detach().to(DType::f32).set_requires_grad(true), t32 = t.to(DType::f32);
+    Tensor l = kd_soft_ce(s.reshape({4, 15}), t.reshape({4, 15}), 2.0) + kd_pearson(s, t) +
+               kd_bkd_nsr(s, t) + kd_masked_mse(s, t, m, 2.0, 0.5);
+    Tensor l32 = kd_soft_ce(s32.reshape({4, 15}), t32.reshape({4, 15}), 2.0) +
+                 kd_pearson(s32, t32) + kd_bkd_nsr(s32, t32) +
+                 kd_masked_mse(s32, t32, m.to(DType::f32), 2.0, 0.5);
+    EXPECT_EQ(l.dtype(), dt);
+    EXPECT_NEAR(l.item(), l32.item(), 2e-2 * std::fabs(l32.item()));
+    l.backward();
+    l32.backward();
+    EXPECT_EQ(s.grad().dtype(), dt);
+    auto g = s.grad().to_vector<double>(), g32 = s32.grad().to_vector<double>();
+    for (size_t i = 0; i < g.size(); ++i)
+      EXPECT_NEAR(g[i], g32[i], 2e-2 * std::fabs(g32[i]) + 1e-3);
+  }
+}
+
 TEST(KdLosses, EmptyBatchIsNaN) {
   EXPECT_TRUE(std::isnan(kd_soft_ce(Tensor::zeros({0, 4}), Tensor::zeros({0, 4})).item()));
   EXPECT_TRUE(std::isnan(kd_pearson(Tensor::zeros({0, 4}), Tensor::zeros({0, 4})).item()));

@@ -8,4 +8,5 @@ void add_demo(CLI::App& app);
 void add_profile(CLI::App& app);
 void add_train_cls(CLI::App& app);
 void add_data(CLI::App& app);
+void add_kd(CLI::App& app);
 }  // namespace detforge::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   detforge::cli::add_profile(app);
   detforge::cli::add_train_cls(app);
   detforge::cli::add_data(app);
+  detforge::cli::add_kd(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

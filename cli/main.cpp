@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   detforge::cli::add_train_det(app);
   detforge::cli::add_eval_det(app);
   detforge::cli::add_visualize(app);
+  detforge::cli::add_kd(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -206,14 +206,8 @@ CascadeRCNN::CascadeRCNN(std::shared_ptr<Backbone> backbone, const NeckConfig& n
 }
 
 std::shared_ptr<Detector> build_cascade_rcnn(const nlohmann::json& model, const std::string& path) {
+  TwoStageParts parts = parse_two_stage_parts(model, path, kWho);
   nn::JsonReader r(model, path, kWho);
-  r.allow({"type", "backbone", "neck", "rpn", "roi_heads", "num_classes", "postprocess"});
-  if (!r.has("num_classes")) r.fail("num_classes", "an integer >= 1 (foreground classes)");
-  const int64_t num_classes = r.get_int("num_classes", 0, 1);
-  if (!r.has("backbone")) r.fail("backbone", "an object");
-  auto backbone = build_backbone(r.get_object("backbone"), path + ".backbone");
-  NeckConfig neck = parse_two_stage_neck(model, path);
-  RpnConfig rpn = parse_rpn_config(model, path);
   nlohmann::json rj = r.get_object("roi_heads");
   nn::JsonReader rr(rj, path + ".roi_heads", kWho);
   rr.allow({"roi_size", "sampling_ratio", "representation_size", "batch_size_per_image",
@@ -260,7 +254,8 @@ std::shared_ptr<Detector> build_cascade_rcnn(const nlohmann::json& model, const 
     for (size_t i = 0; i < S; ++i) c.loss_weights.push_back(1.0 / static_cast<double>(1 << i));
   }
   c.class_agnostic = rr.get_bool("class_agnostic", c.class_agnostic);
-  auto det = std::make_shared<CascadeRCNN>(backbone, neck, rpn, c, num_classes);
+  auto det =
+      std::make_shared<CascadeRCNN>(parts.backbone, parts.neck, parts.rpn, c, parts.num_classes);
   det->postprocess = parse_postprocess(model, path);
   return det;
 }

@@ -180,21 +180,30 @@ FasterRCNN::FasterRCNN(std::shared_ptr<Backbone> backbone, const NeckConfig& nec
                   std::make_shared<StandardRoIHeads>(roi, neck.out_channels, num_classes + 1));
 }
 
-std::shared_ptr<Detector> build_faster_rcnn(const nlohmann::json& model, const std::string& path) {
-  nn::JsonReader r(model, path, kWho);
+TwoStageParts parse_two_stage_parts(const nlohmann::json& model, const std::string& path,
+                                    const char* who) {
+  nn::JsonReader r(model, path, who);
   r.allow({"type", "backbone", "neck", "rpn", "roi_heads", "num_classes", "postprocess"});
   if (!r.has("num_classes")) r.fail("num_classes", "an integer >= 1 (foreground classes)");
-  const int64_t num_classes = r.get_int("num_classes", 0, 1);
+  TwoStageParts parts;
+  parts.num_classes = r.get_int("num_classes", 0, 1);
   if (!r.has("backbone")) r.fail("backbone", "an object");
-  auto backbone = build_backbone(r.get_object("backbone"), path + ".backbone");
-  NeckConfig neck = parse_two_stage_neck(model, path);
-  RpnConfig rpn = parse_rpn_config(model, path);
+  parts.backbone = build_backbone(r.get_object("backbone"), path + ".backbone");
+  parts.neck = parse_two_stage_neck(model, path);
+  parts.rpn = parse_rpn_config(model, path);
+  return parts;
+}
+
+std::shared_ptr<Detector> build_faster_rcnn(const nlohmann::json& model, const std::string& path) {
+  TwoStageParts parts = parse_two_stage_parts(model, path, kWho);
+  nn::JsonReader r(model, path, kWho);
   nn::JsonReader rr(r.get_object("roi_heads"), path + ".roi_heads", kWho);
   rr.allow({"roi_size", "sampling_ratio", "representation_size", "fg_iou_thresh", "bg_iou_thresh",
             "batch_size_per_image", "positive_fraction", "bbox_reg_weights", "smooth_l1_beta",
             "min_size", "add_gt_as_proposals"});
   RoIHeadsConfig roi = parse_roi_heads_config(rr);
-  auto det = std::make_shared<FasterRCNN>(backbone, neck, rpn, roi, num_classes);
+  auto det =
+      std::make_shared<FasterRCNN>(parts.backbone, parts.neck, parts.rpn, roi, parts.num_classes);
   det->postprocess = parse_postprocess(model, path);
   return det;
 }

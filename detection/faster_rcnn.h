@@ -59,6 +59,16 @@ class DETFORGE_API FasterRCNN : public nn::Cloneable<FasterRCNN, TwoStageDetecto
 DETFORGE_API NeckConfig parse_two_stage_neck(const nlohmann::json& model, const std::string& path);
 // model["rpn"]; path: the model's key path.
 DETFORGE_API RpnConfig parse_rpn_config(const nlohmann::json& model, const std::string& path);
+// The model keys every two-stage family shares (allowed keys checked, num_classes and backbone
+// required): the built backbone, neck and RPN configs.
+struct TwoStageParts {
+  int64_t num_classes = 0;
+  std::shared_ptr<Backbone> backbone;
+  NeckConfig neck;
+  RpnConfig rpn;
+};
+DETFORGE_API TwoStageParts parse_two_stage_parts(const nlohmann::json& model,
+                                                 const std::string& path, const char* who);
 // Reads the "roi_heads" keys common to Faster and Cascade R-CNN from r (the caller checks the
 // allowed keys).
 DETFORGE_API RoIHeadsConfig parse_roi_heads_config(const nn::JsonReader& r);

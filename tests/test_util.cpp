@@ -5,9 +5,13 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
 
+#include "data/fashion_mnist.h"
 #include "tensor/view_ops.h"
 
 namespace detforge::test {
@@ -87,6 +91,17 @@ CliRun run_cli(const std::string& args) {
   const int status = pclose(p);
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+bool have_fashion_mnist() {
+  const std::filesystem::path d = data::fashion_mnist_dir();
+  return std::filesystem::exists(d / "train-labels-idx1-ubyte.gz") ||
+         std::filesystem::exists(d / "train-labels-idx1-ubyte");
 }
 
 std::string error_of(const std::function<void()>& f) {

@@ -27,6 +27,10 @@ struct CliRun {
   std::string out;
 };
 CliRun run_cli(const std::string& args);
+// The whole file as bytes ("" when it cannot be read).
+std::string read_file(const std::string& path);
+// Whether Debian's Fashion-MNIST files are where data::fashion_mnist_dir() points.
+bool have_fashion_mnist();
 // The message of the detforge::Error f throws; empty when it throws none.
 std::string error_of(const std::function<void()>& f);
 

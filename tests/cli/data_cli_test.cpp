@@ -27,14 +27,10 @@ CliRun run(const std::string& args) {
 }
 
 std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  return detforge::test::read_file(p.string());
 }
-
 bool have_data() {
-  const std::string d = detforge::data::fashion_mnist_dir();
-  return fs::exists(fs::path(d) / "train-labels-idx1-ubyte.gz") ||
-         fs::exists(fs::path(d) / "train-labels-idx1-ubyte");
+  return detforge::test::have_fashion_mnist();
 }
 
 class DataCli : public ::testing::Test {

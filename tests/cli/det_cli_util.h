@@ -1,13 +1,10 @@
 // Helpers of the detection CLI tests: running the binary, a tiny generated COCO dataset.
 #pragma once
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -15,29 +12,17 @@
 #include "data/coco_json.h"
 #include "data/image_io.h"
 #include "tensor/tensor.h"
+#include "tests/test_util.h"
 
 namespace detcli {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int rc;
-  std::string out;
-};
-
-inline CliRun run_cli(const std::string& args) {
-  std::string cmd = std::string(DETFORGE_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 512> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  int status = pclose(p);
-  return CliRun{WEXITSTATUS(status), out};
-}
+using detforge::test::CliRun;
+using detforge::test::run_cli;
 
 inline std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  return detforge::test::read_file(p.string());
 }
 
 inline fs::path scratch(const std::string& name) {

@@ -18,11 +18,13 @@ namespace {
 
 struct EvalArgs {
   std::string config, weights, out, split = "val", json, device;
+  std::vector<std::string> sets;
 };
 
 void run_eval(const EvalArgs& a) {
-  const detection::DetTrainConfig c =
-      detection::parse_det_train_config(nn::read_json_file(a.config, "eval"));
+  nlohmann::json cfg = nn::read_json_file(a.config, "eval");
+  nn::apply_json_overrides(cfg, a.sets, "eval");
+  const detection::DetTrainConfig c = detection::parse_det_train_config(cfg);
   const detection::DetSplitConfig& split = a.split == "train" ? c.train : c.val;
   if (!split.defined()) throw ConfigError(str_cat("[eval] data.", a.split, ": not in the config"));
   auto det = detection::build_detector(c.model, "model");
@@ -61,6 +63,7 @@ void add_eval_det(CLI::App& app) {
     auto* cmd = app.add_subcommand("eval", "Evaluate a trained detector on a split (COCO bbox AP)");
     auto a = std::make_shared<EvalArgs>();
     cmd->add_option("--config", a->config, "The training JSON config")->required();
+    cmd->add_option("--set", a->sets, "Override a config value: KEY.PATH=VALUE (as train --set)");
     cmd->add_option("--weights", a->weights, "model.safetensors")->required();
     cmd->add_option("--out", a->out, "Write the COCO results JSON here");
     cmd->add_option("--split", a->split, "val or train")->check(CLI::IsMember({"val", "train"}));

@@ -285,6 +285,7 @@ json eval_json(const std::vector<EvalResult>& ev) {
 struct Args {
   std::string config, resume, out = "train_cls_out";
   int64_t epochs = 0;
+  std::vector<std::string> sets;  // config overrides
 };
 
 void run(const Args& a) {
@@ -303,6 +304,7 @@ void run(const Args& a) {
   else
     throw ConfigError(str_cat("[", kWho, "] --config is required (or --resume a checkpoint)"));
   if (a.epochs > 0) cfg_json["epochs"] = a.epochs;
+  nn::apply_json_overrides(cfg_json, a.sets, kWho);
   Config c = parse_config(cfg_json);
 
   manual_seed(c.seed);
@@ -490,6 +492,7 @@ void add_train_cls(CLI::App& app) {
   cmd->add_option("--epochs", a->epochs, "Override the config's epochs")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--out", a->out, "Output directory (checkpoints, results.json)");
+  cmd->add_option("--set", a->sets, "Override a config value: KEY.PATH=VALUE (as train --set)");
   cmd->callback([a] { run(*a); });
 }
 

@@ -14,6 +14,9 @@ void add_train_det(CLI::App& app) {
   cmd->add_option("--stop-at", a->stop_at,
                   "Stop after this iteration, writing a checkpoint (resume later)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--set", a->sets,
+                  "Override a config value: KEY.PATH=VALUE (JSON or a bare string), repeatable, "
+                  "e.g. --set train.iterations=500 --set optim.lr=0.01");
   cmd->callback([a] { detection::run_det_training(*a); });
 }
 

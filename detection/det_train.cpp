@@ -76,6 +76,7 @@ void run_det_training(const DetTrainArgs& a) {
     cfg_json = state["config"];
   else
     throw ConfigError("[train] --config is required (or --resume a checkpoint)");
+  nn::apply_json_overrides(cfg_json, a.sets, kWho);
   const DetTrainConfig c = parse_det_train_config(cfg_json);
 #ifdef _OPENMP
   if (c.threads > 0) omp_set_num_threads(static_cast<int>(c.threads));

@@ -73,6 +73,7 @@ struct DetTrainArgs {
   std::string resume;  // checkpoint directory <out>/ckpt_iter<N>
   std::string out = "train_out";
   int64_t stop_at = 0;  // stop after this iteration (with a checkpoint), 0 = run to the end
+  std::vector<std::string> sets;  // "key.path=VALUE" config overrides (nn::apply_json_overrides)
 };
 
 // The training run (progress on stdout). Outputs under args.out: config.json, log.jsonl,

@@ -25,6 +25,46 @@ json read_json_file(const std::string& path, const std::string& who) {
   }
 }
 
+void apply_json_overrides(json& j, const std::vector<std::string>& sets, const std::string& who) {
+  json result = j;  // j is untouched when an override fails
+  for (const std::string& set : sets) {
+    auto fail = [&](const std::string& why) {
+      throw ConfigError(str_cat("[", who, "] --set '", set, "': ", why));
+    };
+    const size_t eq = set.find('=');
+    if (eq == std::string::npos || eq == 0) fail("expected KEY.PATH=VALUE");
+    const std::string path = set.substr(0, eq), text = set.substr(eq + 1);
+    json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) value = text;  // a bare word: a string
+    json* node = &result;
+    std::string done;  // the path walked so far, for errors
+    size_t start = 0;
+    while (true) {
+      const size_t dot = path.find('.', start);
+      const std::string key = path.substr(start, dot == std::string::npos ? dot : dot - start);
+      if (key.empty()) fail("empty key in the path");
+      const bool last = dot == std::string::npos;
+      if (node->is_array()) {
+        if (key.find_first_not_of("0123456789") != std::string::npos)
+          fail(str_cat(done, " is an array: expected an index, got '", key, "'"));
+        const size_t i = std::stoul(key);
+        if (i >= node->size())
+          fail(str_cat(done, "[", key, "]: index out of range (size ", node->size(), ")"));
+        node = &(*node)[i];
+      } else {
+        if (node->is_null()) *node = json::object();
+        if (!node->is_object()) fail(str_cat(done, " is not an object"));
+        node = &(*node)[key];
+      }
+      done += (done.empty() ? "" : ".") + key;
+      if (last) break;
+      start = dot + 1;
+    }
+    *node = std::move(value);
+  }
+  j = std::move(result);
+}
+
 void write_json_file(const std::string& path, const json& j, const std::string& who) {
   const std::string tmp = path + ".tmp";
   {

@@ -14,6 +14,12 @@ namespace detforge::nn {
 
 // Parses a JSON file: IOError when it cannot be opened, ConfigError "[who] path: invalid JSON".
 DETFORGE_API nlohmann::json read_json_file(const std::string& path, const std::string& who);
+// Applies command-line overrides "a.b.c=VALUE" to j in order (mmdetection's --cfg-options): VALUE
+// is parsed as JSON when it is valid JSON ("3000", "[256, 256]", "true", "\"x\""), otherwise taken
+// as a string ("adamw"). Missing objects on the path are created; a numeric key indexes an
+// existing array. ConfigError "[who] --set 'a.b=1': ..." names the override and the bad key.
+DETFORGE_API void apply_json_overrides(nlohmann::json& j, const std::vector<std::string>& sets,
+                                       const std::string& who);
 // Writes j (indented) to path + ".tmp", then renames it over path.
 DETFORGE_API void write_json_file(const std::string& path, const nlohmann::json& j,
                                   const std::string& who);

@@ -1,0 +1,293 @@
+// kd_att_norm_dist: one fused pass for the common DetKDS feature chains (3.1 / appendix D)
+//   attention in {none, satt, catt(tau)} -> normalize in {none, norm_HW, norm_C} -> distance in
+//   {L1, L2, smooth-L1, KL, cosine}
+// equal to composing kd/transforms.h + kd/distances.h (the reference semantics). norm_N, min-max,
+// mask, scale_{2,4} and local_{2,4} are not fused (norm_N and scale/local mix samples or change the
+// shape; the caller composes those chains). s, t: [N, C, H, W]; per sample f = [C, P], P = H*W:
+//   satt: G_p = (1/C) sum_c |f_cp|, a = P softmax_p(G / tau), x_cp = a_p f_cp
+//   catt: G_c = (1/P) sum_p |f_cp|, a = C softmax_c(G / tau), x_cp = a_c f_cp
+//   norm_HW: y = (x - mean_p x) / sqrt(var_p x + 1e-5) per (n, c) (biased var); norm_C: over c
+//   L1: mean |ys - yt| over N C P;  smooth-L1 (beta 1): mean of 0.5 d^2 (|d| < 1) or |d| - 0.5
+//   L2: (1/N) sum_n sqrt(sum (ys - yt)^2 + 1e-12) over the flattened sample
+//   KL: (1/(N C)) sum_{n,c} sum_p pt (log pt - log ps), p = softmax_p of the (n, c) map
+//   cosine: 1 - (1/N) sum_n <ys, yt> / (|ys| |yt| + 1e-8), |x| = sqrt(sum x^2 + 1e-12)
+// Gradient w.r.t. the student only (chained through distance, norm and attention):
+//   distance: L1 sign(d), smooth-L1 d or sign(d), L2 d / L_n, KL ps - pt,
+//             cosine -(yt / D - <ys,yt> |yt| ys / (|ys| D^2)), D = |ys| |yt| + 1e-8
+//   norm: dx = r (dy - mean(dy) - y mean(dy y)), r = 1 / sqrt(var + eps)
+//   attention (satt; catt with c and p swapped): da_p = sum_c dx_cp f_cp,
+//             dG_p = a_p (da_p - (1/P) sum_q a_q da_q) / tau,  df_cp = a_p dx_cp + dG_p sgn(f_cp) /
+//             C
+// The per-sample work is written once (DETFORGE_HD) over a cooperative context: on CPU one thread
+// per sample (tid 0, nt 1), on CUDA one block per sample (tid = threadIdx.x, block all-reduces).
+// The backward recomputes the sample's forward (no saved activations). N == 0: NaN.
+#pragma once
+#include "kernels/dispatch.h"
+#include "kernels/math.h"
+#include "tensor/dtype_cast.h"
+#include "tensor/tensor.h"
+
+namespace detforge::kernels {
+
+struct KdAttNormDistParams {
+  enum Att { kNoAtt = 0, kSatt = 1, kCatt = 2 };
+  enum Norm { kNoNorm = 0, kNormHW = 1, kNormC = 2 };
+  enum Dist { kL1 = 0, kL2 = 1, kSmoothL1 = 2, kKL = 3, kCosine = 4 };
+  int att = kNoAtt;
+  double tau = 0.5;
+  int norm = kNoNorm;
+  double eps = 1e-5;
+  int dist = kL1;
+};
+
+namespace kd {
+
+// Scratch elements (of the accumulator type) one sample needs: ys, yt [C P]; attention and norm
+// statistics of s and t; one vector for the attention backward.
+DETFORGE_HD inline int64_t and_scratch(int64_t c, int64_t p) {
+  const int64_t v = c > p ? c : p;
+  return 2 * c * p + 7 * v;
+}
+
+// Divisor of the summed per-sample values.
+DETFORGE_HD inline int64_t and_denominator(const KdAttNormDistParams& p, int64_t n, int64_t c,
+                                           int64_t hw) {
+  if (p.dist == KdAttNormDistParams::kL2 || p.dist == KdAttNormDistParams::kCosine) return n;
+  if (p.dist == KdAttNormDistParams::kKL) return n * c;
+  return n * c * hw;
+}
+
+DETFORGE_HD inline double and_neg_inf() {
+#ifdef __CUDA_ARCH__
+  return __longlong_as_double(static_cast<long long>(0xfff0000000000000ULL));
+#else
+  return -__builtin_huge_val();
+#endif
+}
+
+template <class A>
+DETFORGE_HD inline A and_sign(A x) {
+  return static_cast<A>((x > A(0)) - (x < A(0)));
+}
+
+// f [C, P] -> y [C, P] (attention then normalization). av: the attention vector (length P for
+// satt, C for catt); ns: mean / rstd of the normalized rows (2 V).
+template <class T, class A, class Ctx>
+DETFORGE_HD void and_transform(Ctx& cx, const KdAttNormDistParams& p, const T* f, A* y, A* av,
+                               A* ns, int64_t C, int64_t P, int64_t V) {
+  using Q = KdAttNormDistParams;
+  if (p.att != Q::kNoAtt) {
+    const bool sp = p.att == Q::kSatt;
+    const int64_t L = sp ? P : C, K = sp ? C : P;    // attention length, summed length
+    const int64_t so = sp ? P : 1, lo = sp ? 1 : P;  // strides of the summed / attention index
+    double lmax = and_neg_inf();
+    for (int64_t l = cx.tid; l < L; l += cx.nt) {
+      double g = 0;
+      for (int64_t k = 0; k < K; ++k)
+        g += dmath::fabs(static_cast<double>(static_cast<A>(f[l * lo + k * so])));
+      const double z = g / static_cast<double>(K) / p.tau;
+      av[l] = static_cast<A>(z);
+      lmax = z > lmax || z != z ? z : lmax;
+    }
+    const double m = cx.max(lmax);
+    double ls = 0;
+    for (int64_t l = cx.tid; l < L; l += cx.nt) ls += dmath::exp(static_cast<double>(av[l]) - m);
+    const double z = cx.sum(ls);
+    for (int64_t l = cx.tid; l < L; l += cx.nt)
+      av[l] =
+          static_cast<A>(static_cast<double>(L) * dmath::exp(static_cast<double>(av[l]) - m) / z);
+    cx.sync();
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t q = cx.tid; q < P; q += cx.nt)
+        y[c * P + q] = static_cast<A>(f[c * P + q]) * av[sp ? q : c];
+  } else {
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t q = cx.tid; q < P; q += cx.nt) y[c * P + q] = static_cast<A>(f[c * P + q]);
+  }
+  cx.sync();
+  if (p.norm == Q::kNoNorm) return;
+  const bool hw = p.norm == Q::kNormHW;
+  const int64_t L = hw ? C : P, K = hw ? P : C, lo = hw ? P : 1, so = hw ? 1 : P;
+  for (int64_t l = cx.tid; l < L; l += cx.nt) {
+    A* row = y + l * lo;
+    double s = 0;
+    for (int64_t k = 0; k < K; ++k) s += static_cast<double>(row[k * so]);
+    const double mu = s / static_cast<double>(K);
+    double v = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const double d = static_cast<double>(row[k * so]) - mu;
+      v += d * d;
+    }
+    const double r = 1.0 / dmath::sqrt(v / static_cast<double>(K) + p.eps);
+    ns[l] = static_cast<A>(mu);
+    ns[V + l] = static_cast<A>(r);
+    for (int64_t k = 0; k < K; ++k)
+      row[k * so] = static_cast<A>((static_cast<double>(row[k * so]) - mu) * r);
+  }
+  cx.sync();
+}
+
+// One sample's distance value (undivided; every thread gets it). With `grad` set, also writes the
+// distance gradient d/dys scaled by `scale` into yt (in place).
+template <class A, class Ctx>
+DETFORGE_HD double and_distance(Ctx& cx, const KdAttNormDistParams& p, const A* ys, A* yt,
+                                int64_t C, int64_t P, bool grad, double scale) {
+  using Q = KdAttNormDistParams;
+  const int64_t M = C * P;
+  if (p.dist == Q::kKL) {
+    double acc = 0;
+    for (int64_t c = cx.tid; c < C; c += cx.nt) {
+      const A* a = ys + c * P;
+      A* b = yt + c * P;
+      double ms = and_neg_inf(), mt = and_neg_inf();
+      for (int64_t q = 0; q < P; ++q) {
+        const double u = a[q], w = b[q];
+        ms = u > ms || u != u ? u : ms;
+        mt = w > mt || w != w ? w : mt;
+      }
+      double zs = 0, zt = 0;
+      for (int64_t q = 0; q < P; ++q) {
+        zs += dmath::exp(static_cast<double>(a[q]) - ms);
+        zt += dmath::exp(static_cast<double>(b[q]) - mt);
+      }
+      const double lzs = ms + dmath::log(zs), lzt = mt + dmath::log(zt);
+      for (int64_t q = 0; q < P; ++q) {
+        const double ls = static_cast<double>(a[q]) - lzs, lt = static_cast<double>(b[q]) - lzt;
+        const double pt = dmath::exp(lt);
+        acc += pt * (lt - ls);
+        if (grad) b[q] = static_cast<A>(scale * (dmath::exp(ls) - pt));
+      }
+    }
+    const double v = cx.sum(acc);
+    return v;
+  }
+  if (p.dist == Q::kCosine) {
+    double dot = 0, ss = 0, tt = 0;
+    for (int64_t i = cx.tid; i < M; i += cx.nt) {
+      const double u = ys[i], w = yt[i];
+      dot += u * w;
+      ss += u * u;
+      tt += w * w;
+    }
+    dot = cx.sum(dot);
+    ss = cx.sum(ss);
+    tt = cx.sum(tt);
+    const double ns = dmath::sqrt(ss + 1e-12), nt = dmath::sqrt(tt + 1e-12);
+    const double den = ns * nt + 1e-8;
+    if (grad) {
+      const double a = -scale / den, b = scale * dot * nt / (ns * den * den);
+      for (int64_t i = cx.tid; i < M; i += cx.nt)
+        yt[i] = static_cast<A>(a * static_cast<double>(yt[i]) + b * static_cast<double>(ys[i]));
+      cx.sync();
+    }
+    return 1.0 - dot / den;
+  }
+  double acc = 0;
+  for (int64_t i = cx.tid; i < M; i += cx.nt) {
+    const double d = static_cast<double>(ys[i]) - static_cast<double>(yt[i]);
+    const double ad = dmath::fabs(d);
+    acc += p.dist == Q::kL1 ? ad : p.dist == Q::kL2 ? d * d : (ad < 1.0 ? 0.5 * d * d : ad - 0.5);
+  }
+  double v = cx.sum(acc);
+  if (p.dist == Q::kL2) v = dmath::sqrt(v + 1e-12);
+  if (grad) {
+    const double k = p.dist == Q::kL2 ? scale / v : scale;
+    for (int64_t i = cx.tid; i < M; i += cx.nt) {
+      const A d = ys[i] - yt[i];
+      const A gd = p.dist == Q::kSmoothL1 ? (dmath::fabs(d) < A(1) ? d : and_sign(d))
+                   : p.dist == Q::kL1     ? and_sign(d)
+                                          : d;
+      yt[i] = static_cast<A>(k * static_cast<double>(gd));
+    }
+    cx.sync();
+  }
+  return v;
+}
+
+// Forward of one sample: the undivided distance value.
+template <class T, class A, class Ctx>
+DETFORGE_HD double and_forward_sample(Ctx& cx, const KdAttNormDistParams& p, const T* s, const T* t,
+                                      A* scratch, int64_t C, int64_t P) {
+  const int64_t V = C > P ? C : P;
+  A* ys = scratch;
+  A* yt = ys + C * P;
+  A* w = yt + C * P;  // av_s, av_t, ns_s (2V), ns_t (2V), da
+  and_transform<T, A>(cx, p, s, ys, w, w + 2 * V, C, P, V);
+  and_transform<T, A>(cx, p, t, yt, w + V, w + 4 * V, C, P, V);
+  return and_distance<A>(cx, p, ys, yt, C, P, false, 0.0);
+}
+
+// Backward of one sample: gs = scale * d(value)/ds.
+template <class T, class A, class Ctx>
+DETFORGE_HD void and_backward_sample(Ctx& cx, const KdAttNormDistParams& p, const T* s, const T* t,
+                                     T* gs, A* scratch, int64_t C, int64_t P, double scale) {
+  using Q = KdAttNormDistParams;
+  const int64_t V = C > P ? C : P;
+  A* ys = scratch;
+  A* dy = ys + C * P;  // yt, then the gradient in place
+  A* av = dy + C * P;
+  A* ns = av + 2 * V;
+  A* da = av + 6 * V;
+  and_transform<T, A>(cx, p, s, ys, av, ns, C, P, V);
+  and_transform<T, A>(cx, p, t, dy, av + V, ns + 2 * V, C, P, V);
+  and_distance<A>(cx, p, ys, dy, C, P, true, scale);
+  if (p.norm != Q::kNoNorm) {
+    const bool hw = p.norm == Q::kNormHW;
+    const int64_t L = hw ? C : P, K = hw ? P : C, lo = hw ? P : 1, so = hw ? 1 : P;
+    for (int64_t l = cx.tid; l < L; l += cx.nt) {
+      A* g = dy + l * lo;
+      const A* y = ys + l * lo;
+      double m1 = 0, m2 = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        m1 += static_cast<double>(g[k * so]);
+        m2 += static_cast<double>(g[k * so]) * static_cast<double>(y[k * so]);
+      }
+      m1 /= static_cast<double>(K);
+      m2 /= static_cast<double>(K);
+      const double r = static_cast<double>(ns[V + l]);
+      for (int64_t k = 0; k < K; ++k)
+        g[k * so] = static_cast<A>(
+            r * (static_cast<double>(g[k * so]) - m1 - static_cast<double>(y[k * so]) * m2));
+    }
+    cx.sync();
+  }
+  if (p.att == Q::kNoAtt) {
+    for (int64_t i = cx.tid; i < C * P; i += cx.nt) gs[i] = cast_to<T>(dy[i]);
+    return;
+  }
+  const bool sp = p.att == Q::kSatt;
+  const int64_t L = sp ? P : C, K = sp ? C : P, so = sp ? P : 1, lo = sp ? 1 : P;
+  double acc = 0;
+  for (int64_t l = cx.tid; l < L; l += cx.nt) {
+    double d = 0;
+    for (int64_t k = 0; k < K; ++k)
+      d += static_cast<double>(dy[l * lo + k * so]) *
+           static_cast<double>(static_cast<A>(s[l * lo + k * so]));
+    da[l] = static_cast<A>(d);
+    acc += static_cast<double>(av[l]) * d;
+  }
+  const double mean_ad = cx.sum(acc) / static_cast<double>(L);
+  for (int64_t l = cx.tid; l < L; l += cx.nt)
+    da[l] = static_cast<A>(static_cast<double>(av[l]) * (static_cast<double>(da[l]) - mean_ad) /
+                           p.tau / static_cast<double>(K));
+  cx.sync();
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t q = cx.tid; q < P; q += cx.nt) {
+      const int64_t i = c * P + q, l = sp ? q : c;
+      gs[i] = cast_to<T>(dy[i] * av[l] + da[l] * and_sign(static_cast<A>(s[i])));
+    }
+}
+
+}  // namespace kd
+
+// student, teacher: contiguous [N, C, H*W] (numel n * c * hw), one floating dtype. out: 0-dim.
+using KdAttNormDistForwardFn = void (*)(const KdAttNormDistParams& p, const Tensor& out,
+                                        const Tensor& student, const Tensor& teacher, int64_t n,
+                                        int64_t c, int64_t hw);
+using KdAttNormDistBackwardFn = void (*)(const KdAttNormDistParams& p, const Tensor& grad_student,
+                                         const Tensor& grad_out, const Tensor& student,
+                                         const Tensor& teacher, int64_t n, int64_t c, int64_t hw);
+DF_DECLARE_DISPATCH(KdAttNormDistForwardFn, kd_att_norm_dist_forward_stub);
+DF_DECLARE_DISPATCH(KdAttNormDistBackwardFn, kd_att_norm_dist_backward_stub);
+
+}  // namespace detforge::kernels

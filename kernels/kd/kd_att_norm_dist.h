@@ -27,6 +27,16 @@
 #include "tensor/dtype_cast.h"
 #include "tensor/tensor.h"
 
+// omp simd sum reductions in the serial (CPU) instantiations of the per-sample code.
+#define DF_KD_PRAGMA(x) _Pragma(#x)
+#if defined(__CUDA_ARCH__) || !defined(_OPENMP)
+#define DF_KD_SIMD_SUM(...)
+#define DF_KD_SIMD
+#else
+#define DF_KD_SIMD DF_KD_PRAGMA(omp simd)
+#define DF_KD_SIMD_SUM(...) DF_KD_PRAGMA(omp simd reduction(+ : __VA_ARGS__))
+#endif
+
 namespace detforge::kernels {
 
 struct KdAttNormDistParams {
@@ -42,11 +52,17 @@ struct KdAttNormDistParams {
 
 namespace kd {
 
-// Scratch elements (of the accumulator type) one sample needs: ys, yt [C P]; attention and norm
-// statistics of s and t; one vector for the attention backward.
+// Scratch one sample needs, in elements of the accumulator type A: ys, yt [C P] in A, then (at an
+// even offset, 8-byte aligned) 7 V doubles, V = max(C, P): the attention vectors and norm
+// statistics (mean, rstd) of s and t and one vector for the attention backward. Vectors are
+// double so that statistics over short rows / columns keep full precision.
+DETFORGE_HD inline int64_t and_vec_offset(int64_t c, int64_t p) {
+  return (2 * c * p + 1) / 2 * 2;
+}
+template <class A>
 DETFORGE_HD inline int64_t and_scratch(int64_t c, int64_t p) {
   const int64_t v = c > p ? c : p;
-  return 2 * c * p + 7 * v;
+  return and_vec_offset(c, p) + 7 * v * static_cast<int64_t>(sizeof(double) / sizeof(A));
 }
 
 // Divisor of the summed per-sample values.
@@ -70,61 +86,150 @@ DETFORGE_HD inline A and_sign(A x) {
   return static_cast<A>((x > A(0)) - (x < A(0)));
 }
 
+// Serial (CPU) form of and_transform: the same math with every inner loop contiguous (column
+// reductions over c, for satt and norm_C, accumulate row by row into a length-P vector).
+template <class T, class A>
+DETFORGE_HD inline void and_transform_serial(const KdAttNormDistParams& p, const T* f, A* y,
+                                             double* av, double* ns, int64_t C, int64_t P,
+                                             int64_t V) {
+  using Q = KdAttNormDistParams;
+  const int64_t M = C * P;
+  for (int64_t i = 0; i < M; ++i) y[i] = static_cast<A>(f[i]);
+  if (p.att != Q::kNoAtt) {
+    const bool sp = p.att == Q::kSatt;
+    const int64_t L = sp ? P : C, K = sp ? C : P;
+    if (sp) {
+      for (int64_t q = 0; q < P; ++q) av[q] = 0.0;
+      for (int64_t c = 0; c < C; ++c) {
+        const A* row = y + c * P;
+        for (int64_t q = 0; q < P; ++q) av[q] += dmath::fabs(row[q]);
+      }
+    } else {
+      for (int64_t c = 0; c < C; ++c) {
+        const A* row = y + c * P;
+        double g = 0;
+        DF_KD_SIMD_SUM(g)
+        for (int64_t q = 0; q < P; ++q) g += static_cast<double>(dmath::fabs(row[q]));
+        av[c] = g;
+      }
+    }
+    const double inv = 1.0 / (static_cast<double>(K) * p.tau);
+    double m = and_neg_inf();
+    for (int64_t l = 0; l < L; ++l) {
+      const double z = static_cast<double>(av[l]) * inv;
+      av[l] = z;
+      m = z > m || z != z ? z : m;
+    }
+    double zs = 0;
+    for (int64_t l = 0; l < L; ++l) zs += dmath::exp(static_cast<double>(av[l]) - m);
+    const double k = static_cast<double>(L) / zs;
+    for (int64_t l = 0; l < L; ++l) av[l] = k * dmath::exp(av[l] - m);
+    for (int64_t c = 0; c < C; ++c) {
+      A* row = y + c * P;
+      if (sp) {
+        for (int64_t q = 0; q < P; ++q) row[q] = static_cast<A>(row[q] * av[q]);
+      } else {
+        const A a = static_cast<A>(av[c]);
+        for (int64_t q = 0; q < P; ++q) row[q] *= a;
+      }
+    }
+  }
+  if (p.norm == Q::kNormHW) {
+    for (int64_t c = 0; c < C; ++c) {
+      A* row = y + c * P;
+      double sm = 0;
+      DF_KD_SIMD_SUM(sm)
+      for (int64_t q = 0; q < P; ++q) sm += static_cast<double>(row[q]);
+      const double mu = sm / static_cast<double>(P);
+      double v = 0;
+      DF_KD_SIMD_SUM(v)
+      for (int64_t q = 0; q < P; ++q) {
+        const double d = static_cast<double>(row[q]) - mu;
+        v += d * d;
+      }
+      const double r = 1.0 / dmath::sqrt(v / static_cast<double>(P) + p.eps);
+      ns[c] = mu;
+      ns[V + c] = r;
+      const A am = static_cast<A>(mu), ar = static_cast<A>(r);
+      for (int64_t q = 0; q < P; ++q) row[q] = (row[q] - am) * ar;
+    }
+  } else if (p.norm == Q::kNormC) {
+    double* mu = ns;
+    double* r = ns + V;
+    for (int64_t q = 0; q < P; ++q) mu[q] = 0.0, r[q] = 0.0;
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t q = 0; q < P; ++q) mu[q] += y[c * P + q];
+    const double ic = 1.0 / static_cast<double>(C);
+    for (int64_t q = 0; q < P; ++q) mu[q] *= ic;
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t q = 0; q < P; ++q) {
+        const double d = y[c * P + q] - mu[q];
+        r[q] += d * d;
+      }
+    for (int64_t q = 0; q < P; ++q) r[q] = 1.0 / dmath::sqrt(r[q] * ic + p.eps);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t q = 0; q < P; ++q) y[c * P + q] = static_cast<A>((y[c * P + q] - mu[q]) * r[q]);
+  }
+}
+
 // f [C, P] -> y [C, P] (attention then normalization). av: the attention vector (length P for
 // satt, C for catt); ns: mean / rstd of the normalized rows (2 V).
 template <class T, class A, class Ctx>
-DETFORGE_HD void and_transform(Ctx& cx, const KdAttNormDistParams& p, const T* f, A* y, A* av,
-                               A* ns, int64_t C, int64_t P, int64_t V) {
+DETFORGE_HD void and_transform(Ctx& cx, const KdAttNormDistParams& p, const T* f, A* y, double* av,
+                               double* ns, int64_t C, int64_t P, int64_t V) {
   using Q = KdAttNormDistParams;
-  if (p.att != Q::kNoAtt) {
-    const bool sp = p.att == Q::kSatt;
-    const int64_t L = sp ? P : C, K = sp ? C : P;    // attention length, summed length
-    const int64_t so = sp ? P : 1, lo = sp ? 1 : P;  // strides of the summed / attention index
-    double lmax = and_neg_inf();
-    for (int64_t l = cx.tid; l < L; l += cx.nt) {
-      double g = 0;
-      for (int64_t k = 0; k < K; ++k)
-        g += dmath::fabs(static_cast<double>(static_cast<A>(f[l * lo + k * so])));
-      const double z = g / static_cast<double>(K) / p.tau;
-      av[l] = static_cast<A>(z);
-      lmax = z > lmax || z != z ? z : lmax;
-    }
-    const double m = cx.max(lmax);
-    double ls = 0;
-    for (int64_t l = cx.tid; l < L; l += cx.nt) ls += dmath::exp(static_cast<double>(av[l]) - m);
-    const double z = cx.sum(ls);
-    for (int64_t l = cx.tid; l < L; l += cx.nt)
-      av[l] =
-          static_cast<A>(static_cast<double>(L) * dmath::exp(static_cast<double>(av[l]) - m) / z);
-    cx.sync();
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t q = cx.tid; q < P; q += cx.nt)
-        y[c * P + q] = static_cast<A>(f[c * P + q]) * av[sp ? q : c];
+  if constexpr (Ctx::kSerial) {
+    and_transform_serial<T, A>(p, f, y, av, ns, C, P, V);
   } else {
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t q = cx.tid; q < P; q += cx.nt) y[c * P + q] = static_cast<A>(f[c * P + q]);
-  }
-  cx.sync();
-  if (p.norm == Q::kNoNorm) return;
-  const bool hw = p.norm == Q::kNormHW;
-  const int64_t L = hw ? C : P, K = hw ? P : C, lo = hw ? P : 1, so = hw ? 1 : P;
-  for (int64_t l = cx.tid; l < L; l += cx.nt) {
-    A* row = y + l * lo;
-    double s = 0;
-    for (int64_t k = 0; k < K; ++k) s += static_cast<double>(row[k * so]);
-    const double mu = s / static_cast<double>(K);
-    double v = 0;
-    for (int64_t k = 0; k < K; ++k) {
-      const double d = static_cast<double>(row[k * so]) - mu;
-      v += d * d;
+    if (p.att != Q::kNoAtt) {
+      const bool sp = p.att == Q::kSatt;
+      const int64_t L = sp ? P : C, K = sp ? C : P;    // attention length, summed length
+      const int64_t so = sp ? P : 1, lo = sp ? 1 : P;  // strides of the summed / attention index
+      double lmax = and_neg_inf();
+      for (int64_t l = cx.tid; l < L; l += cx.nt) {
+        double g = 0;
+        for (int64_t k = 0; k < K; ++k)
+          g += dmath::fabs(static_cast<double>(static_cast<A>(f[l * lo + k * so])));
+        const double z = g / static_cast<double>(K) / p.tau;
+        av[l] = z;
+        lmax = z > lmax || z != z ? z : lmax;
+      }
+      const double m = cx.max(lmax);
+      double ls = 0;
+      for (int64_t l = cx.tid; l < L; l += cx.nt) ls += dmath::exp(static_cast<double>(av[l]) - m);
+      const double z = cx.sum(ls);
+      for (int64_t l = cx.tid; l < L; l += cx.nt)
+        av[l] = static_cast<double>(L) * dmath::exp(av[l] - m) / z;
+      cx.sync();
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t q = cx.tid; q < P; q += cx.nt)
+          y[c * P + q] = static_cast<A>(static_cast<A>(f[c * P + q]) * av[sp ? q : c]);
+    } else {
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t q = cx.tid; q < P; q += cx.nt) y[c * P + q] = static_cast<A>(f[c * P + q]);
     }
-    const double r = 1.0 / dmath::sqrt(v / static_cast<double>(K) + p.eps);
-    ns[l] = static_cast<A>(mu);
-    ns[V + l] = static_cast<A>(r);
-    for (int64_t k = 0; k < K; ++k)
-      row[k * so] = static_cast<A>((static_cast<double>(row[k * so]) - mu) * r);
+    cx.sync();
+    if (p.norm == Q::kNoNorm) return;
+    const bool hw = p.norm == Q::kNormHW;
+    const int64_t L = hw ? C : P, K = hw ? P : C, lo = hw ? P : 1, so = hw ? 1 : P;
+    for (int64_t l = cx.tid; l < L; l += cx.nt) {
+      A* row = y + l * lo;
+      double s = 0;
+      for (int64_t k = 0; k < K; ++k) s += static_cast<double>(row[k * so]);
+      const double mu = s / static_cast<double>(K);
+      double v = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const double d = static_cast<double>(row[k * so]) - mu;
+        v += d * d;
+      }
+      const double r = 1.0 / dmath::sqrt(v / static_cast<double>(K) + p.eps);
+      ns[l] = mu;
+      ns[V + l] = r;
+      for (int64_t k = 0; k < K; ++k)
+        row[k * so] = static_cast<A>((static_cast<double>(row[k * so]) - mu) * r);
+    }
+    cx.sync();
   }
-  cx.sync();
 }
 
 // One sample's distance value (undivided; every thread gets it). With `grad` set, also writes the
@@ -146,23 +251,35 @@ DETFORGE_HD double and_distance(Ctx& cx, const KdAttNormDistParams& p, const A* 
         mt = w > mt || w != w ? w : mt;
       }
       double zs = 0, zt = 0;
+      const A ams = static_cast<A>(ms), amt = static_cast<A>(mt);
+      DF_KD_SIMD_SUM(zs, zt)
       for (int64_t q = 0; q < P; ++q) {
-        zs += dmath::exp(static_cast<double>(a[q]) - ms);
-        zt += dmath::exp(static_cast<double>(b[q]) - mt);
+        zs += static_cast<double>(dmath::exp_fast(a[q] - ams));
+        zt += static_cast<double>(dmath::exp_fast(b[q] - amt));
       }
-      const double lzs = ms + dmath::log(zs), lzt = mt + dmath::log(zt);
+      const A alzs = static_cast<A>(ms + dmath::log(zs)),
+              alzt = static_cast<A>(mt + dmath::log(zt));
+      if (grad) {  // the value is not needed: d KL / d ys = ps - pt
+        const A as = static_cast<A>(scale);
+        DF_KD_SIMD
+        for (int64_t q = 0; q < P; ++q)
+          b[q] = as * (dmath::exp_fast(a[q] - alzs) - dmath::exp_fast(b[q] - alzt));
+        continue;
+      }
+      double kl = 0;
+      DF_KD_SIMD_SUM(kl)
       for (int64_t q = 0; q < P; ++q) {
-        const double ls = static_cast<double>(a[q]) - lzs, lt = static_cast<double>(b[q]) - lzt;
-        const double pt = dmath::exp(lt);
-        acc += pt * (lt - ls);
-        if (grad) b[q] = static_cast<A>(scale * (dmath::exp(ls) - pt));
+        const A ls = a[q] - alzs, lt = b[q] - alzt;
+        kl += static_cast<double>(dmath::exp_fast(lt) * (lt - ls));
       }
+      acc += kl;
     }
     const double v = cx.sum(acc);
     return v;
   }
   if (p.dist == Q::kCosine) {
     double dot = 0, ss = 0, tt = 0;
+    DF_KD_SIMD_SUM(dot, ss, tt)
     for (int64_t i = cx.tid; i < M; i += cx.nt) {
       const double u = ys[i], w = yt[i];
       dot += u * w;
@@ -182,22 +299,42 @@ DETFORGE_HD double and_distance(Ctx& cx, const KdAttNormDistParams& p, const A* 
     }
     return 1.0 - dot / den;
   }
+  // L1, L2, smooth-L1: one loop per distance (branch-free bodies vectorise)
   double acc = 0;
-  for (int64_t i = cx.tid; i < M; i += cx.nt) {
-    const double d = static_cast<double>(ys[i]) - static_cast<double>(yt[i]);
-    const double ad = dmath::fabs(d);
-    acc += p.dist == Q::kL1 ? ad : p.dist == Q::kL2 ? d * d : (ad < 1.0 ? 0.5 * d * d : ad - 0.5);
+  if (p.dist == Q::kL1) {
+    DF_KD_SIMD_SUM(acc)
+    for (int64_t i = cx.tid; i < M; i += cx.nt)
+      acc += static_cast<double>(dmath::fabs(ys[i] - yt[i]));
+  } else if (p.dist == Q::kL2) {
+    DF_KD_SIMD_SUM(acc)
+    for (int64_t i = cx.tid; i < M; i += cx.nt) {
+      const double d = static_cast<double>(ys[i]) - static_cast<double>(yt[i]);
+      acc += d * d;
+    }
+  } else {
+    DF_KD_SIMD_SUM(acc)
+    for (int64_t i = cx.tid; i < M; i += cx.nt) {
+      const A d = ys[i] - yt[i], ad = dmath::fabs(d);
+      acc += static_cast<double>(ad < A(1) ? A(0.5) * d * d : ad - A(0.5));
+    }
   }
   double v = cx.sum(acc);
   if (p.dist == Q::kL2) v = dmath::sqrt(v + 1e-12);
   if (grad) {
-    const double k = p.dist == Q::kL2 ? scale / v : scale;
-    for (int64_t i = cx.tid; i < M; i += cx.nt) {
-      const A d = ys[i] - yt[i];
-      const A gd = p.dist == Q::kSmoothL1 ? (dmath::fabs(d) < A(1) ? d : and_sign(d))
-                   : p.dist == Q::kL1     ? and_sign(d)
-                                          : d;
-      yt[i] = static_cast<A>(k * static_cast<double>(gd));
+    const A k = static_cast<A>(p.dist == Q::kL2 ? scale / v : scale);
+    if (p.dist == Q::kL1) {
+      DF_KD_SIMD
+      for (int64_t i = cx.tid; i < M; i += cx.nt) yt[i] = k * and_sign(ys[i] - yt[i]);
+    } else if (p.dist == Q::kL2) {
+      DF_KD_SIMD
+      for (int64_t i = cx.tid; i < M; i += cx.nt) yt[i] = k * (ys[i] - yt[i]);
+    } else {
+      DF_KD_SIMD
+      for (int64_t i = cx.tid; i < M; i += cx.nt) {
+        const A d = ys[i] - yt[i];
+        const A c = d < A(-1) ? A(-1) : d;  // |d| < 1: d, else sign(d)
+        yt[i] = k * (c > A(1) ? A(1) : c);
+      }
     }
     cx.sync();
   }
@@ -211,7 +348,8 @@ DETFORGE_HD double and_forward_sample(Ctx& cx, const KdAttNormDistParams& p, con
   const int64_t V = C > P ? C : P;
   A* ys = scratch;
   A* yt = ys + C * P;
-  A* w = yt + C * P;  // av_s, av_t, ns_s (2V), ns_t (2V), da
+  double* w = reinterpret_cast<double*>(scratch + and_vec_offset(C, P));  // av_s, av_t, ns_s,
+                                                                          // ns_t (2V each), da
   and_transform<T, A>(cx, p, s, ys, w, w + 2 * V, C, P, V);
   and_transform<T, A>(cx, p, t, yt, w + V, w + 4 * V, C, P, V);
   return and_distance<A>(cx, p, ys, yt, C, P, false, 0.0);
@@ -225,19 +363,37 @@ DETFORGE_HD void and_backward_sample(Ctx& cx, const KdAttNormDistParams& p, cons
   const int64_t V = C > P ? C : P;
   A* ys = scratch;
   A* dy = ys + C * P;  // yt, then the gradient in place
-  A* av = dy + C * P;
-  A* ns = av + 2 * V;
-  A* da = av + 6 * V;
+  double* av = reinterpret_cast<double*>(scratch + and_vec_offset(C, P));
+  double* ns = av + 2 * V;
+  double* da = av + 6 * V;
   and_transform<T, A>(cx, p, s, ys, av, ns, C, P, V);
   and_transform<T, A>(cx, p, t, dy, av + V, ns + 2 * V, C, P, V);
   and_distance<A>(cx, p, ys, dy, C, P, true, scale);
-  if (p.norm != Q::kNoNorm) {
+  if (Ctx::kSerial && p.norm == Q::kNormC) {
+    // column statistics over c, accumulated row by row (the teacher's norm stats are free now)
+    double* m1 = ns + 2 * V;
+    double* m2 = ns + 3 * V;
+    for (int64_t q = 0; q < P; ++q) m1[q] = 0.0, m2[q] = 0.0;
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t q = 0; q < P; ++q) {
+        m1[q] += static_cast<double>(dy[c * P + q]);
+        m2[q] += static_cast<double>(dy[c * P + q]) * static_cast<double>(ys[c * P + q]);
+      }
+    const double ic = 1.0 / static_cast<double>(C);
+    for (int64_t q = 0; q < P; ++q) m1[q] *= ic, m2[q] *= ic;
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t q = 0; q < P; ++q) {
+        const int64_t i = c * P + q;
+        dy[i] = static_cast<A>(ns[V + q] * (dy[i] - m1[q] - ys[i] * m2[q]));
+      }
+  } else if (p.norm != Q::kNoNorm) {
     const bool hw = p.norm == Q::kNormHW;
     const int64_t L = hw ? C : P, K = hw ? P : C, lo = hw ? P : 1, so = hw ? 1 : P;
     for (int64_t l = cx.tid; l < L; l += cx.nt) {
       A* g = dy + l * lo;
       const A* y = ys + l * lo;
       double m1 = 0, m2 = 0;
+      DF_KD_SIMD_SUM(m1, m2)
       for (int64_t k = 0; k < K; ++k) {
         m1 += static_cast<double>(g[k * so]);
         m2 += static_cast<double>(g[k * so]) * static_cast<double>(y[k * so]);
@@ -258,18 +414,27 @@ DETFORGE_HD void and_backward_sample(Ctx& cx, const KdAttNormDistParams& p, cons
   const bool sp = p.att == Q::kSatt;
   const int64_t L = sp ? P : C, K = sp ? C : P, so = sp ? P : 1, lo = sp ? 1 : P;
   double acc = 0;
-  for (int64_t l = cx.tid; l < L; l += cx.nt) {
-    double d = 0;
-    for (int64_t k = 0; k < K; ++k)
-      d += static_cast<double>(dy[l * lo + k * so]) *
-           static_cast<double>(static_cast<A>(s[l * lo + k * so]));
-    da[l] = static_cast<A>(d);
-    acc += static_cast<double>(av[l]) * d;
+  if (Ctx::kSerial && sp) {  // da_p = sum_c dy_cp f_cp, accumulated row by row
+    for (int64_t q = 0; q < P; ++q) da[q] = 0.0;
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t q = 0; q < P; ++q)
+        da[q] +=
+            static_cast<double>(dy[c * P + q]) * static_cast<double>(static_cast<A>(s[c * P + q]));
+    for (int64_t q = 0; q < P; ++q) acc += static_cast<double>(av[q]) * static_cast<double>(da[q]);
+  } else {
+    for (int64_t l = cx.tid; l < L; l += cx.nt) {
+      double d = 0;
+      DF_KD_SIMD_SUM(d)
+      for (int64_t k = 0; k < K; ++k)
+        d += static_cast<double>(dy[l * lo + k * so]) *
+             static_cast<double>(static_cast<A>(s[l * lo + k * so]));
+      da[l] = d;
+      acc += static_cast<double>(av[l]) * d;
+    }
   }
   const double mean_ad = cx.sum(acc) / static_cast<double>(L);
   for (int64_t l = cx.tid; l < L; l += cx.nt)
-    da[l] = static_cast<A>(static_cast<double>(av[l]) * (static_cast<double>(da[l]) - mean_ad) /
-                           p.tau / static_cast<double>(K));
+    da[l] = av[l] * (da[l] - mean_ad) / p.tau / static_cast<double>(K);
   cx.sync();
   for (int64_t c = 0; c < C; ++c)
     for (int64_t q = cx.tid; q < P; q += cx.nt) {

@@ -12,6 +12,7 @@ namespace detforge::kernels {
 namespace {
 
 struct SerialCtx {
+  static constexpr bool kSerial = true;
   static constexpr int64_t tid = 0, nt = 1;
   void sync() {}
   double sum(double v) { return v; }
@@ -33,7 +34,7 @@ void forward_typed(const KdAttNormDistParams& p, const Tensor& out, const Tensor
   double* vp = vals.data();
   const int64_t m = c * hw;
   parallel_for(0, n, 1, [=](int64_t b, int64_t e) {
-    std::vector<A> scratch(static_cast<size_t>(kd::and_scratch(c, hw)));
+    std::vector<A> scratch(static_cast<size_t>(kd::and_scratch<A>(c, hw)));
     SerialCtx cx;
     for (int64_t r = b; r < e; ++r)
       vp[r] = kd::and_forward_sample<T, A>(cx, p, s + r * m, t + r * m, scratch.data(), c, hw);
@@ -55,7 +56,7 @@ void backward_typed(const KdAttNormDistParams& p, const Tensor& gst, const Tenso
                        static_cast<double>(kd::and_denominator(p, n, c, hw));
   const int64_t m = c * hw;
   parallel_for(0, n, 1, [=](int64_t b, int64_t e) {
-    std::vector<A> scratch(static_cast<size_t>(kd::and_scratch(c, hw)));
+    std::vector<A> scratch(static_cast<size_t>(kd::and_scratch<A>(c, hw)));
     SerialCtx cx;
     for (int64_t r = b; r < e; ++r)
       kd::and_backward_sample<T, A>(cx, p, s + r * m, t + r * m, gs + r * m, scratch.data(), c, hw,

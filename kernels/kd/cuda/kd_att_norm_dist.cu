@@ -13,6 +13,7 @@ namespace {
 using namespace kd_cuda;
 
 struct BlockCtx {
+  static constexpr bool kSerial = false;
   int64_t tid, nt;
   DETFORGE_HD void sync() {
 #ifdef __CUDA_ARCH__
@@ -60,7 +61,7 @@ __global__ void backward_kernel(KdAttNormDistParams p, int64_t c, int64_t hw, in
 
 template <class A>
 Tensor scratch_for(int64_t n, int64_t c, int64_t hw, Device dev) {
-  return Tensor::empty({n, kd::and_scratch(c, hw)}, sizeof(A) == 8 ? DType::f64 : DType::f32, dev);
+  return Tensor::empty({n, kd::and_scratch<A>(c, hw)}, sizeof(A) == 8 ? DType::f64 : DType::f32, dev);
 }
 
 template <class T>
@@ -73,7 +74,7 @@ void forward_typed(const KdAttNormDistParams& p, const Tensor& out, const Tensor
   if (n > 0) {
     Tensor scratch = scratch_for<A>(n, c, hw, st.device());
     forward_kernel<T, A><<<static_cast<unsigned>(n), kThreads, 0, stream>>>(
-        p, c, hw, kd::and_scratch(c, hw), static_cast<const T*>(st.data_ptr()),
+        p, c, hw, kd::and_scratch<A>(c, hw), static_cast<const T*>(st.data_ptr()),
         static_cast<const T*>(tt.data_ptr()), static_cast<A*>(scratch.data_ptr()), rp);
     DF_CUDA_KERNEL_CHECK();
   }
@@ -91,7 +92,7 @@ void backward_typed(const KdAttNormDistParams& p, const Tensor& gs, const Tensor
   cudaStream_t stream = detforge::cuda::current_stream(st.device().index);
   Tensor scratch = scratch_for<A>(n, c, hw, st.device());
   backward_kernel<T, A><<<static_cast<unsigned>(n), kThreads, 0, stream>>>(
-      p, c, hw, kd::and_scratch(c, hw), static_cast<double>(kd::and_denominator(p, n, c, hw)),
+      p, c, hw, kd::and_scratch<A>(c, hw), static_cast<double>(kd::and_denominator(p, n, c, hw)),
       static_cast<const T*>(go.data_ptr()), static_cast<const T*>(st.data_ptr()),
       static_cast<const T*>(tt.data_ptr()), static_cast<T*>(gs.data_ptr()),
       static_cast<A*>(scratch.data_ptr()));

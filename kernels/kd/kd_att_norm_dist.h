@@ -181,22 +181,27 @@ DETFORGE_HD void and_transform(Ctx& cx, const KdAttNormDistParams& p, const T* f
   if constexpr (Ctx::kSerial) {
     and_transform_serial<T, A>(p, f, y, av, ns, C, P, V);
   } else {
+    // Reductions over contiguous rows (catt, norm_HW) take a warp per row (lanes stride the row);
+    // over columns (satt, norm_C: stride P) a thread per column (coalesced across threads).
     if (p.att != Q::kNoAtt) {
       const bool sp = p.att == Q::kSatt;
       const int64_t L = sp ? P : C, K = sp ? C : P;    // attention length, summed length
       const int64_t so = sp ? P : 1, lo = sp ? 1 : P;  // strides of the summed / attention index
-      double lmax = and_neg_inf();
-      for (int64_t l = cx.tid; l < L; l += cx.nt) {
+      const int64_t g0 = sp ? cx.tid : cx.warp, gn = sp ? cx.nt : cx.nwarps;
+      const int64_t k0 = sp ? 0 : cx.lane, kn = sp ? 1 : cx.lanes;
+      for (int64_t l = g0; l < L; l += gn) {
         double g = 0;
-        for (int64_t k = 0; k < K; ++k)
+        for (int64_t k = k0; k < K; k += kn)
           g += dmath::fabs(static_cast<double>(static_cast<A>(f[l * lo + k * so])));
-        const double z = g / static_cast<double>(K) / p.tau;
-        av[l] = z;
-        lmax = z > lmax || z != z ? z : lmax;
+        if (!sp) g = cx.warp_sum(g);
+        if (k0 == 0) av[l] = g / static_cast<double>(K) / p.tau;
       }
+      cx.sync();
+      double lmax = and_neg_inf();
+      for (int64_t l = cx.tid; l < L; l += cx.nt) lmax = av[l] > lmax ? av[l] : lmax;
       const double m = cx.max(lmax);
       double ls = 0;
-      for (int64_t l = cx.tid; l < L; l += cx.nt) ls += dmath::exp(static_cast<double>(av[l]) - m);
+      for (int64_t l = cx.tid; l < L; l += cx.nt) ls += dmath::exp(av[l] - m);
       const double z = cx.sum(ls);
       for (int64_t l = cx.tid; l < L; l += cx.nt)
         av[l] = static_cast<double>(L) * dmath::exp(av[l] - m) / z;
@@ -212,20 +217,23 @@ DETFORGE_HD void and_transform(Ctx& cx, const KdAttNormDistParams& p, const T* f
     if (p.norm == Q::kNoNorm) return;
     const bool hw = p.norm == Q::kNormHW;
     const int64_t L = hw ? C : P, K = hw ? P : C, lo = hw ? P : 1, so = hw ? 1 : P;
-    for (int64_t l = cx.tid; l < L; l += cx.nt) {
+    const int64_t g0 = hw ? cx.warp : cx.tid, gn = hw ? cx.nwarps : cx.nt;
+    const int64_t k0 = hw ? cx.lane : 0, kn = hw ? cx.lanes : 1;
+    for (int64_t l = g0; l < L; l += gn) {
       A* row = y + l * lo;
       double s = 0;
-      for (int64_t k = 0; k < K; ++k) s += static_cast<double>(row[k * so]);
+      for (int64_t k = k0; k < K; k += kn) s += static_cast<double>(row[k * so]);
+      if (hw) s = cx.warp_sum(s);
       const double mu = s / static_cast<double>(K);
       double v = 0;
-      for (int64_t k = 0; k < K; ++k) {
+      for (int64_t k = k0; k < K; k += kn) {
         const double d = static_cast<double>(row[k * so]) - mu;
         v += d * d;
       }
+      if (hw) v = cx.warp_sum(v);
       const double r = 1.0 / dmath::sqrt(v / static_cast<double>(K) + p.eps);
-      ns[l] = mu;
-      ns[V + l] = r;
-      for (int64_t k = 0; k < K; ++k)
+      if (k0 == 0) ns[l] = mu, ns[V + l] = r;
+      for (int64_t k = k0; k < K; k += kn)
         row[k * so] = static_cast<A>((static_cast<double>(row[k * so]) - mu) * r);
     }
     cx.sync();
@@ -240,35 +248,40 @@ DETFORGE_HD double and_distance(Ctx& cx, const KdAttNormDistParams& p, const A* 
   using Q = KdAttNormDistParams;
   const int64_t M = C * P;
   if (p.dist == Q::kKL) {
+    // a warp per (n, c) row on CUDA (lanes stride the row), the whole row serially on CPU
     double acc = 0;
-    for (int64_t c = cx.tid; c < C; c += cx.nt) {
+    for (int64_t c = cx.warp; c < C; c += cx.nwarps) {
       const A* a = ys + c * P;
       A* b = yt + c * P;
       double ms = and_neg_inf(), mt = and_neg_inf();
-      for (int64_t q = 0; q < P; ++q) {
+      for (int64_t q = cx.lane; q < P; q += cx.lanes) {
         const double u = a[q], w = b[q];
         ms = u > ms || u != u ? u : ms;
         mt = w > mt || w != w ? w : mt;
       }
+      ms = cx.warp_max(ms);
+      mt = cx.warp_max(mt);
       double zs = 0, zt = 0;
       const A ams = static_cast<A>(ms), amt = static_cast<A>(mt);
       DF_KD_SIMD_SUM(zs, zt)
-      for (int64_t q = 0; q < P; ++q) {
+      for (int64_t q = cx.lane; q < P; q += cx.lanes) {
         zs += static_cast<double>(dmath::exp_fast(a[q] - ams));
         zt += static_cast<double>(dmath::exp_fast(b[q] - amt));
       }
+      zs = cx.warp_sum(zs);
+      zt = cx.warp_sum(zt);
       const A alzs = static_cast<A>(ms + dmath::log(zs)),
               alzt = static_cast<A>(mt + dmath::log(zt));
       if (grad) {  // the value is not needed: d KL / d ys = ps - pt
         const A as = static_cast<A>(scale);
         DF_KD_SIMD
-        for (int64_t q = 0; q < P; ++q)
+        for (int64_t q = cx.lane; q < P; q += cx.lanes)
           b[q] = as * (dmath::exp_fast(a[q] - alzs) - dmath::exp_fast(b[q] - alzt));
         continue;
       }
       double kl = 0;
       DF_KD_SIMD_SUM(kl)
-      for (int64_t q = 0; q < P; ++q) {
+      for (int64_t q = cx.lane; q < P; q += cx.lanes) {
         const A ls = a[q] - alzs, lt = b[q] - alzt;
         kl += static_cast<double>(dmath::exp_fast(lt) * (lt - ls));
       }
@@ -389,19 +402,22 @@ DETFORGE_HD void and_backward_sample(Ctx& cx, const KdAttNormDistParams& p, cons
   } else if (p.norm != Q::kNoNorm) {
     const bool hw = p.norm == Q::kNormHW;
     const int64_t L = hw ? C : P, K = hw ? P : C, lo = hw ? P : 1, so = hw ? 1 : P;
-    for (int64_t l = cx.tid; l < L; l += cx.nt) {
+    const int64_t g0 = hw ? cx.warp : cx.tid, gn = hw ? cx.nwarps : cx.nt;
+    const int64_t k0 = hw ? cx.lane : 0, kn = hw ? cx.lanes : 1;
+    for (int64_t l = g0; l < L; l += gn) {
       A* g = dy + l * lo;
       const A* y = ys + l * lo;
       double m1 = 0, m2 = 0;
       DF_KD_SIMD_SUM(m1, m2)
-      for (int64_t k = 0; k < K; ++k) {
+      for (int64_t k = k0; k < K; k += kn) {
         m1 += static_cast<double>(g[k * so]);
         m2 += static_cast<double>(g[k * so]) * static_cast<double>(y[k * so]);
       }
+      if (hw) m1 = cx.warp_sum(m1), m2 = cx.warp_sum(m2);
       m1 /= static_cast<double>(K);
       m2 /= static_cast<double>(K);
       const double r = static_cast<double>(ns[V + l]);
-      for (int64_t k = 0; k < K; ++k)
+      for (int64_t k = k0; k < K; k += kn)
         g[k * so] = static_cast<A>(
             r * (static_cast<double>(g[k * so]) - m1 - static_cast<double>(y[k * so]) * m2));
     }
@@ -422,14 +438,20 @@ DETFORGE_HD void and_backward_sample(Ctx& cx, const KdAttNormDistParams& p, cons
             static_cast<double>(dy[c * P + q]) * static_cast<double>(static_cast<A>(s[c * P + q]));
     for (int64_t q = 0; q < P; ++q) acc += static_cast<double>(av[q]) * static_cast<double>(da[q]);
   } else {
-    for (int64_t l = cx.tid; l < L; l += cx.nt) {
+    // catt rows are contiguous: a warp per row on CUDA; satt columns: a thread per column
+    const int64_t g0 = sp ? cx.tid : cx.warp, gn = sp ? cx.nt : cx.nwarps;
+    const int64_t k0 = sp ? 0 : cx.lane, kn = sp ? 1 : cx.lanes;
+    for (int64_t l = g0; l < L; l += gn) {
       double d = 0;
       DF_KD_SIMD_SUM(d)
-      for (int64_t k = 0; k < K; ++k)
+      for (int64_t k = k0; k < K; k += kn)
         d += static_cast<double>(dy[l * lo + k * so]) *
              static_cast<double>(static_cast<A>(s[l * lo + k * so]));
-      da[l] = d;
-      acc += static_cast<double>(av[l]) * d;
+      if (!sp) d = cx.warp_sum(d);
+      if (k0 == 0) {
+        da[l] = d;
+        acc += static_cast<double>(av[l]) * d;
+      }
     }
   }
   const double mean_ad = cx.sum(acc) / static_cast<double>(L);

@@ -13,10 +13,12 @@ namespace {
 
 struct SerialCtx {
   static constexpr bool kSerial = true;
-  static constexpr int64_t tid = 0, nt = 1;
+  static constexpr int64_t tid = 0, nt = 1, warp = 0, nwarps = 1, lane = 0, lanes = 1;
   void sync() {}
   double sum(double v) { return v; }
   double max(double v) { return v; }
+  double warp_sum(double v) { return v; }
+  double warp_max(double v) { return v; }
 };
 
 template <class T>

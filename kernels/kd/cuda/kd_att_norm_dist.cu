@@ -3,8 +3,9 @@
 // all-reduces from kd_cuda.cuh) over a global-memory scratch [N, and_scratch(C, HW)] in the
 // accumulator type. Forward: per-sample values, then one finishing block divides their sum on the
 // device (no host sync). Backward: the same blocks recompute the sample's forward and write the
-// student gradient. Row-wise steps (catt's per-channel sums, norm statistics, KL rows) use one
-// thread per row; the elementwise steps use the whole block.
+// student gradient. Reductions over contiguous rows (catt sums, norm_HW statistics, KL rows) use a
+// warp per row, over columns (satt sums, norm_C statistics) a thread per column; the elementwise
+// steps use the whole block.
 #include "kernels/kd/cuda/kd_cuda.cuh"
 #include "kernels/kd/kd_att_norm_dist.h"
 
@@ -14,7 +15,7 @@ using namespace kd_cuda;
 
 struct BlockCtx {
   static constexpr bool kSerial = false;
-  int64_t tid, nt;
+  int64_t tid, nt, warp, nwarps, lane, lanes;
   DETFORGE_HD void sync() {
 #ifdef __CUDA_ARCH__
     __syncthreads();
@@ -29,6 +30,22 @@ struct BlockCtx {
     return v;
 #endif
   }
+  // sums / maxima over the 32 lanes of a warp (all lanes get the result; the whole warp calls)
+  DETFORGE_HD double warp_sum(double v) {
+#ifdef __CUDA_ARCH__
+    for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+#endif
+    return v;
+  }
+  DETFORGE_HD double warp_max(double v) {
+#ifdef __CUDA_ARCH__
+    for (int off = 16; off > 0; off >>= 1) {
+      const double o = __shfl_xor_sync(0xffffffffu, v, off);
+      v = o > v || o != o ? o : v;
+    }
+#endif
+    return v;
+  }
   DETFORGE_HD double max(double v) {
 #ifdef __CUDA_ARCH__
     return block_max_all<double>(v);
@@ -38,11 +55,16 @@ struct BlockCtx {
   }
 };
 
+__device__ inline BlockCtx block_ctx() {
+  const int64_t t = threadIdx.x, n = blockDim.x;
+  return BlockCtx{t, n, t / 32, n / 32, t % 32, 32};
+}
+
 template <class T, class A>
 __global__ void forward_kernel(KdAttNormDistParams p, int64_t c, int64_t hw, int64_t per,
                                const T* s, const T* t, A* scratch, double* rows) {
   const int64_t r = blockIdx.x, m = c * hw;
-  BlockCtx cx{static_cast<int64_t>(threadIdx.x), static_cast<int64_t>(blockDim.x)};
+  BlockCtx cx = block_ctx();
   const double v =
       kd::and_forward_sample<T, A>(cx, p, s + r * m, t + r * m, scratch + r * per, c, hw);
   if (threadIdx.x == 0) rows[r] = v;
@@ -53,7 +75,7 @@ __global__ void backward_kernel(KdAttNormDistParams p, int64_t c, int64_t hw, in
                                 double denom, const T* g, const T* s, const T* t, T* gs,
                                 A* scratch) {
   const int64_t r = blockIdx.x, m = c * hw;
-  BlockCtx cx{static_cast<int64_t>(threadIdx.x), static_cast<int64_t>(blockDim.x)};
+  BlockCtx cx = block_ctx();
   const double scale = static_cast<double>(static_cast<A>(g[0])) / denom;
   kd::and_backward_sample<T, A>(cx, p, s + r * m, t + r * m, gs + r * m, scratch + r * per, c, hw,
                                 scale);
@@ -61,7 +83,8 @@ __global__ void backward_kernel(KdAttNormDistParams p, int64_t c, int64_t hw, in
 
 template <class A>
 Tensor scratch_for(int64_t n, int64_t c, int64_t hw, Device dev) {
-  return Tensor::empty({n, kd::and_scratch<A>(c, hw)}, sizeof(A) == 8 ? DType::f64 : DType::f32, dev);
+  return Tensor::empty({n, kd::and_scratch<A>(c, hw)}, sizeof(A) == 8 ? DType::f64 : DType::f32,
+                       dev);
 }
 
 template <class T>

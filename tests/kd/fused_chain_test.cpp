@@ -117,6 +117,24 @@ TEST(KdFusedChain, DispatchRules) {
                              .item()));
 }
 
+TEST(KdFusedChain, HalfPrecisionInputs) {
+  // f16 / bf16 inputs accumulate in float: close to the f32 result, gradient in the input dtype.
+  Tensor s = test::randn({2, 4, 3, 5}, DType::f32, 8), t = test::randn({2, 4, 3, 5}, DType::f32, 9);
+  for (DType dt : {DType::f16, DType::bf16}) {
+    const double tol = dt == DType::f16 ? 5e-3 : 3e-2;
+    Tensor sh = s.to(dt).set_requires_grad(true), th = t.to(dt);
+    Tensor a = kd_att_norm_dist(sh, th, "catt", 0.5, "norm_HW", "KL");
+    Tensor b = kd_att_norm_dist(sh.detach().to(DType::f32), th.to(DType::f32), "catt", 0.5,
+                                "norm_HW", "KL");
+    EXPECT_EQ(a.dtype(), dt);
+    EXPECT_NEAR(a.item(), b.item(), tol * (1 + std::abs(b.item())));
+    a.backward();
+    EXPECT_EQ(sh.grad().dtype(), dt);
+    Tensor c = kd_ssim(sh.detach(), th), d = kd_ssim(sh.detach().to(DType::f32), th.to(DType::f32));
+    EXPECT_NEAR(c.item(), d.item(), tol * (1 + std::abs(d.item())));
+  }
+}
+
 TEST(KdFusedChain, SsimEqualsComposed) {
   for (const Shape& shape : std::vector<Shape>{{2, 3, 5, 6}, {1, 1, 1, 1}, {3, 2, 1, 7}}) {
     Tensor s = test::randn(shape, DType::f64, 4) * 0.3 + 0.5;

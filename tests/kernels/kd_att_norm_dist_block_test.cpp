@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "kernels/kd/kd_att_norm_dist.h"
+#include "kernels/kd/kd_att_norm_dist_sample.h"
 #include "tests/test_util.h"
 
 namespace detforge::kernels {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "kernels/kd/kd_att_norm_dist.h"
+#include "kernels/kd/kd_att_norm_dist_sample.h"
 #include "tensor/parallel.h"
 
 namespace detforge::kernels {

@@ -7,7 +7,7 @@
 // warp per row, over columns (satt sums, norm_C statistics) a thread per column; the elementwise
 // steps use the whole block.
 #include "kernels/kd/cuda/kd_cuda.cuh"
-#include "kernels/kd/kd_att_norm_dist.h"
+#include "kernels/kd/kd_att_norm_dist_sample.h"
 
 namespace detforge::kernels {
 namespace {

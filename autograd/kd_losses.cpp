@@ -2,10 +2,12 @@
 #include "autograd/kd_losses.h"
 
 #include "autograd/function.h"
+#include "kernels/kd/kd_att_norm_dist.h"
 #include "kernels/kd/kd_bkd_nsr.h"
 #include "kernels/kd/kd_masked_mse.h"
 #include "kernels/kd/kd_pearson.h"
 #include "kernels/kd/kd_soft_ce.h"
+#include "kernels/kd/kd_ssim.h"
 #include "tensor/view_ops.h"
 
 namespace detforge {
@@ -74,6 +76,94 @@ Tensor kd_pearson(const Tensor& student, const Tensor& teacher, double eps) {
       Tensor gs = Tensor::empty(s.shape(), s.dtype(), s.device());
       if (s.numel() > 0)
         kernels::kd_pearson_backward_stub(s.device(), "kd_pearson")(p, gs, go, stats, s, t, n);
+      if (gs.dtype() != ds) gs = gs.to(ds);
+      return std::vector<Tensor>{gs};
+    });
+  }
+  return out;
+}
+
+Tensor kd_ssim(const Tensor& student, const Tensor& teacher, double c1, double c2) {
+  const char* op = "kd_ssim";
+  DF_CHECK(student.dim() == 4, ShapeError, "[kd_ssim] student must be [N, C, H, W], got ",
+           shape_str(student.shape()));
+  DF_CHECK(c1 >= 0 && c2 >= 0, ConfigError, "[kd_ssim] c1 and c2 must be >= 0, got ", c1, " and ",
+           c2);
+  auto [s, t] = prepare(op, "student", "teacher", student, teacher);
+  const int64_t rows = s.size(0) * s.size(1);
+  DF_CHECK(rows == 0 || s.numel() > 0, ShapeError, "[kd_ssim] maps of student ",
+           shape_str(student.shape()), " are empty");
+  kernels::KdSsimParams p;
+  p.c1 = c1;
+  p.c2 = c2;
+  Tensor out = Tensor::empty(Shape{}, s.dtype(), s.device());
+  Tensor stats = Tensor::empty(Shape{rows, kernels::kd::kSsimStats}, DType::f64, s.device());
+  kernels::kd_ssim_forward_stub(s.device(), op)(p, out, stats, s, t, rows);
+  if (needs_grad({student})) {
+    record(op, {student}, {out}, [p, s, t, stats, rows, ds = student.dtype()](auto& g, auto&) {
+      Tensor go = raw::contiguous(raw::to(g[0], s.device(), s.dtype()));
+      Tensor gs = Tensor::empty(s.shape(), s.dtype(), s.device());
+      if (s.numel() > 0)
+        kernels::kd_ssim_backward_stub(s.device(), "kd_ssim")(p, gs, go, stats, s, t, rows);
+      if (gs.dtype() != ds) gs = gs.to(ds);
+      return std::vector<Tensor>{gs};
+    });
+  }
+  return out;
+}
+
+namespace {
+int att_code(const std::string& a) {
+  return a == "none" ? 0 : a == "satt" ? 1 : a == "catt" ? 2 : -1;
+}
+int norm_code(const std::string& n) {
+  return n == "none" ? 0 : n == "norm_HW" ? 1 : n == "norm_C" ? 2 : -1;
+}
+int dist_code(const std::string& d) {
+  return d == "L1"          ? 0
+         : d == "L2"        ? 1
+         : d == "smooth-L1" ? 2
+         : d == "KL"        ? 3
+         : d == "cosine"    ? 4
+                            : -1;
+}
+}  // namespace
+
+bool kd_att_norm_dist_supports(const std::string& attention, const std::string& norm,
+                               const std::string& distance) {
+  return att_code(attention) >= 0 && norm_code(norm) >= 0 && dist_code(distance) >= 0;
+}
+
+Tensor kd_att_norm_dist(const Tensor& student, const Tensor& teacher, const std::string& attention,
+                        double tau, const std::string& norm, const std::string& distance) {
+  const char* op = "kd_att_norm_dist";
+  DF_CHECK(att_code(attention) >= 0, ConfigError, "[kd_att_norm_dist] attention must be none, ",
+           "satt or catt, got '", attention, "'");
+  DF_CHECK(norm_code(norm) >= 0, ConfigError,
+           "[kd_att_norm_dist] norm must be none, norm_HW or norm_C, got '", norm, "'");
+  DF_CHECK(dist_code(distance) >= 0, ConfigError, "[kd_att_norm_dist] distance must be L1, L2, ",
+           "smooth-L1, KL or cosine, got '", distance, "'");
+  DF_CHECK(tau > 0, ConfigError, "[kd_att_norm_dist] tau must be > 0, got ", tau);
+  DF_CHECK(student.dim() == 4, ShapeError, "[kd_att_norm_dist] student must be [N, C, H, W], got ",
+           shape_str(student.shape()));
+  auto [s, t] = prepare(op, "student", "teacher", student, teacher);
+  const int64_t n = s.size(0), c = s.size(1), hw = s.size(2) * s.size(3);
+  DF_CHECK(n == 0 || c * hw > 0, ShapeError, "[kd_att_norm_dist] samples of student ",
+           shape_str(student.shape()), " are empty");
+  kernels::KdAttNormDistParams p;
+  p.att = att_code(attention);
+  p.tau = tau;
+  p.norm = norm_code(norm);
+  p.dist = dist_code(distance);
+  Tensor out = Tensor::empty(Shape{}, s.dtype(), s.device());
+  kernels::kd_att_norm_dist_forward_stub(s.device(), op)(p, out, s, t, n, c, hw);
+  if (needs_grad({student})) {
+    record(op, {student}, {out}, [p, s, t, n, c, hw, ds = student.dtype()](auto& g, auto&) {
+      Tensor go = raw::contiguous(raw::to(g[0], s.device(), s.dtype()));
+      Tensor gs = Tensor::empty(s.shape(), s.dtype(), s.device());
+      if (s.numel() > 0)
+        kernels::kd_att_norm_dist_backward_stub(s.device(), "kd_att_norm_dist")(p, gs, go, s, t, n,
+                                                                                c, hw);
       if (gs.dtype() != ds) gs = gs.to(ds);
       return std::vector<Tensor>{gs};
     });

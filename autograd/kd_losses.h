@@ -4,6 +4,8 @@
 // no gradient (it is read detached; a teacher that requires grad is not an error, it is just not
 // differentiated). The backward passes are not themselves differentiable.
 #pragma once
+#include <string>
+
 #include "tensor/tensor.h"
 
 namespace detforge {
@@ -16,6 +18,23 @@ DETFORGE_API Tensor kd_soft_ce(const Tensor& student_logits, const Tensor& teach
 // DetKDS's Pearson distance: mean_n (1 - r_n), r_n the Pearson correlation of sample n flattened
 // ([N, ...]); eps is added to each variance (a constant sample gives r = 0).
 DETFORGE_API Tensor kd_pearson(const Tensor& student, const Tensor& teacher, double eps = 1e-8);
+
+// DetKDS's SSIM distance over [N, C, H, W] with global statistics per (n, c) map (one window
+// covering the map, biased (co)variances), as kd::ssim_distance: 1 - mean over maps of
+// (2 mu_s mu_t + c1)(2 cov + c2) / ((mu_s^2 + mu_t^2 + c1)(var_s + var_t + c2)).
+DETFORGE_API Tensor kd_ssim(const Tensor& student, const Tensor& teacher, double c1 = 1e-4,
+                            double c2 = 9e-4);
+
+// A DetKDS feature chain attention -> normalize -> distance in one fused pass, equal to composing
+// kd/transforms.h and kd/distances.h on [N, C, H, W]: attention "none" | "satt" | "catt" (tau),
+// norm "none" | "norm_HW" | "norm_C" (eps 1e-5), distance "L1" | "L2" | "smooth-L1" | "KL" |
+// "cosine" (docs/kd_kernels.md). ConfigError for anything else.
+DETFORGE_API Tensor kd_att_norm_dist(const Tensor& student, const Tensor& teacher,
+                                     const std::string& attention, double tau,
+                                     const std::string& norm, const std::string& distance);
+// Whether kd_att_norm_dist takes these names.
+DETFORGE_API bool kd_att_norm_dist_supports(const std::string& attention, const std::string& norm,
+                                            const std::string& distance);
 
 // DONNA's noise-to-signal ratio over [N, C, *]: mean_c mean((t - s)^2) / (var(t) + eps), the
 // mean and the biased variance per channel over N and the trailing dims.

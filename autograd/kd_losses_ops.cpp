@@ -27,6 +27,31 @@ DF_REGISTER_OP(
      "DetKDS Pearson distance: mean_n (1 - r_n) of flattened samples; grad to student only"});
 
 DF_REGISTER_OP(
+    {"kd_ssim",
+     {{"student"}, {"teacher", false, false}},
+     {{"c1", AttrType::Float, "0.0001"}, {"c2", AttrType::Float, "0.0009"}},
+     [](const OpContext& c) {
+       return OpOutputs{{"output", kd_ssim(c.input("student"), c.input("teacher"),
+                                           c.get_float("c1"), c.get_float("c2"))}};
+     },
+     "DetKDS SSIM distance, global stats per (n, c) map: 1 - mean SSIM; grad to student only"});
+
+DF_REGISTER_OP({"kd_att_norm_dist",
+                {{"student"}, {"teacher", false, false}},
+                {{"attention", AttrType::String, "none"},
+                 {"tau", AttrType::Float, "0.5"},
+                 {"norm", AttrType::String, "none"},
+                 {"distance", AttrType::String, "L1"}},
+                [](const OpContext& c) {
+                  return OpOutputs{
+                      {"output", kd_att_norm_dist(c.input("student"), c.input("teacher"),
+                                                  c.get_string("attention"), c.get_float("tau"),
+                                                  c.get_string("norm"), c.get_string("distance"))}};
+                },
+                "DetKDS chain attention (none|satt|catt) -> norm (none|norm_HW|norm_C) -> distance "
+                "(L1|L2|smooth-L1|KL|cosine) fused; grad to student only"});
+
+DF_REGISTER_OP(
     {"kd_bkd_nsr",
      {{"student"}, {"target", false, false}},
      {{"eps", AttrType::Float, "1e-08"}},

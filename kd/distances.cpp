@@ -6,6 +6,8 @@
 
 #include "autograd/box_iou.h"
 #include "autograd/elementwise.h"
+#include "autograd/function.h"
+#include "autograd/kd_losses.h"
 #include "autograd/loss.h"
 #include "autograd/reduction.h"
 #include "kd/transforms.h"
@@ -41,6 +43,12 @@ Tensor pearson_distance(const Tensor& s, const Tensor& t) {
 }
 
 Tensor ssim_distance(const Tensor& s, const Tensor& t) {
+  DF_CHECK(s.dim() == 4, ShapeError, "[kd SSIM] expected [N, C, H, W], got ", shape_str(s.shape()));
+  if (!needs_grad({t}) && s.shape() == t.shape()) return kd_ssim(s, t, 0.01 * 0.01, 0.03 * 0.03);
+  return ssim_distance_composed(s, t);
+}
+
+Tensor ssim_distance_composed(const Tensor& s, const Tensor& t) {
   DF_CHECK(s.dim() == 4, ShapeError, "[kd SSIM] expected [N, C, H, W], got ", shape_str(s.shape()));
   const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
   const Shape hw = {2, 3};
@@ -109,7 +117,50 @@ Tensor distance(const std::string& name, Input in, const Tensor& s, const Tensor
   return correlation_distance(rows(s), rows(t));  // Cor
 }
 
+namespace {
+
+// The fused kd_att_norm_dist arguments of a chain, or false when it is not one.
+bool fused_args(const DistillerSpec& spec, std::string* att, double* tau, std::string* norm) {
+  static const char* kDists[] = {"L1", "L2", "smooth-L1", "KL", "cosine"};
+  if (!is_feature(spec.input) ||
+      std::find(std::begin(kDists), std::end(kDists), spec.distance) == std::end(kDists))
+    return false;
+  *att = "none";
+  *norm = "none";
+  *tau = 0.5;
+  for (const auto& tr : spec.transforms) {
+    const std::string& n = tr.name;
+    if (n == "satt" || n == "catt") {
+      *att = n;
+      *tau = tr.param;
+    } else if (n == "norm_HW" || n == "norm_C") {
+      *norm = n;
+    } else if (n != "scale_1" && n != "local_1") {  // identities
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool fused_chain_applies(const DistillerSpec& spec, const Tensor& s, const Tensor& t) {
+  std::string att, norm;
+  double tau;
+  return fused_args(spec, &att, &tau, &norm) && s.dim() == 4 && s.shape() == t.shape() &&
+         !needs_grad({t});
+}
+
 Tensor distiller_loss(const DistillerSpec& spec, const Tensor& s, const Tensor& t, uint64_t seed) {
+  std::string att, norm;
+  double tau;
+  if (fused_chain_applies(spec, s, t) && fused_args(spec, &att, &tau, &norm))
+    return kd_att_norm_dist(s, t, att, tau, norm, spec.distance) * spec.weight;
+  return distiller_loss_composed(spec, s, t, seed);
+}
+
+Tensor distiller_loss_composed(const DistillerSpec& spec, const Tensor& s, const Tensor& t,
+                               uint64_t seed) {
   auto st = apply_chain(spec, s, t, seed);
   return distance(spec.distance, spec.input, st.first, st.second) * spec.weight;
 }

@@ -34,13 +34,22 @@ DETFORGE_API Tensor l2_distance(const Tensor& s, const Tensor& t);
 DETFORGE_API Tensor kl_distance(const Tensor& s_rows, const Tensor& t_rows);  // over dim 1
 DETFORGE_API Tensor cosine_distance(const Tensor& s_rows, const Tensor& t_rows);
 DETFORGE_API Tensor pearson_distance(const Tensor& s_rows, const Tensor& t_rows);
-DETFORGE_API Tensor ssim_distance(const Tensor& s, const Tensor& t);  // [N, C, H, W]
+// [N, C, H, W]. Uses the fused kd_ssim (autograd/kd_losses.h) when the teacher needs no gradient
+// (its only difference: no teacher gradient); ssim_distance_composed is the autograd-op reference.
+DETFORGE_API Tensor ssim_distance(const Tensor& s, const Tensor& t);
+DETFORGE_API Tensor ssim_distance_composed(const Tensor& s, const Tensor& t);
 DETFORGE_API Tensor correlation_distance(const Tensor& s_rows, const Tensor& t_rows);
 DETFORGE_API Tensor ltrb_to_boxes(const Tensor& d);  // [N, 4] -> xyxy
 DETFORGE_API Tensor iou_distance(const Tensor& s_ltrb, const Tensor& t_ltrb);
 
-// weight * distance(apply_chain(spec, s, t, seed)).
+// weight * distance(apply_chain(spec, s, t, seed)). A feature chain [satt|catt] -> [scale_1|
+// local_1] -> [norm_HW|norm_C] with distance L1, L2, smooth-L1, KL or cosine (each stage optional)
+// runs as one fused kd_att_norm_dist when the teacher needs no gradient (fused_chain_applies);
+// distiller_loss_composed always composes autograd ops (the reference semantics).
 DETFORGE_API Tensor distiller_loss(const DistillerSpec& spec, const Tensor& s, const Tensor& t,
                                    uint64_t seed = 0);
+DETFORGE_API Tensor distiller_loss_composed(const DistillerSpec& spec, const Tensor& s,
+                                            const Tensor& t, uint64_t seed = 0);
+DETFORGE_API bool fused_chain_applies(const DistillerSpec& spec, const Tensor& s, const Tensor& t);
 
 }  // namespace detforge::kd

@@ -108,6 +108,33 @@ TEST(TrainDetCli, ConfigErrorExitsWithKeyPath) {
   EXPECT_NE(r.out.find("model.type"), std::string::npos) << r.out;
 }
 
+TEST(TrainDetCli, SetOverridesConfigValues) {
+  DetData d("set");
+  const fs::path cfg = write_json(d.dir / "c.json", toy_config(d.dir, 50));
+  const fs::path out = d.dir / "o";
+  // 50 iterations in the file; the overrides make it 2, with a bare-string and a JSON value.
+  CliRun r = run_cli("train --config " + cfg.string() + " --out " + out.string() +
+                     " --set train.iterations=2 --set optim.type=adamw --set optim.lr=0.001" +
+                     " --set 'data.train_sizes=[[32,64]]'");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const json rec = json::parse(detforge::test::read_file(out / "config.json"));
+  EXPECT_EQ(rec["train"]["iterations"], 2);
+  EXPECT_EQ(rec["optim"]["type"], "adamw");
+  EXPECT_EQ(rec["data"]["train_sizes"], json::parse("[[32,64]]"));
+  EXPECT_TRUE(fs::exists(out / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(out / "ckpt_iter4"));  // stopped at 2, not 50
+  // A malformed override and an override the schema rejects both name what is wrong.
+  r = run_cli("train --config " + cfg.string() + " --out " + out.string() +
+              " --set train.iterations.x=1");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.out.find("--set 'train.iterations.x=1': train.iterations is not an object"),
+            std::string::npos)
+      << r.out;
+  r = run_cli("train --config " + cfg.string() + " --out " + out.string() + " --set optim.lr=fast");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.out.find("optim.lr"), std::string::npos) << r.out;
+}
+
 TEST(TrainDetCli, TrainResumeEvalEndToEnd) {
   DetData d("e2e");
   const int64_t k = 5;

@@ -1,0 +1,161 @@
+// DetKDS distillers and the Joint-DetNAS distiller evaluated from real taps of tiny detector pairs
+// (homogeneous and heterogeneous), every input, gradients to the student and its adaptation,
+// images without GT boxes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "autograd/reduction.h"
+#include "kd/distiller.h"
+#include "kd/taps.h"
+#include "tests/kd/kd_test_util.h"
+
+namespace detforge::kd {
+namespace {
+
+using detection::build_detector;
+using nlohmann::json;
+
+struct PairRun {
+  TapMap s, t;
+  detection::LossMap det;
+};
+
+PairRun run_pair(detection::Detector& student, detection::Detector& teacher,
+             const test_util::Batch& b) {
+  PairRun r;
+  student.train();
+  {
+    TapRecorder rec;
+    r.det = student.forward_train(b.images, b.sizes, b.targets);
+    r.s = rec.all();
+  }
+  Tensor rois = r.s.count("roi.rois") ? r.s.at("roi.rois") : Tensor();
+  r.t = run_teacher(teacher, b.images, b.sizes, rois);
+  return r;
+}
+
+void expect_trains(Distiller& d, detection::Detector& student, const PairRun& r,
+                   const test_util::Batch& b, const std::vector<std::string>& names) {
+  KdBatch kb{r.s, r.t, b.targets, b.images.size(2), b.images.size(3)};
+  detection::LossMap l = d.losses(kb, 0);
+  std::vector<std::string> got;
+  for (const auto& [n, v] : l) {
+    got.push_back(n);
+    EXPECT_TRUE(std::isfinite(v.item())) << n;
+  }
+  EXPECT_EQ(got, names);
+  Tensor total = detection::total_loss(l);
+  if (!total.requires_grad()) return;
+  total.backward();
+  double g = 0;
+  for (const auto& [n, p] : student.named_parameters())
+    if (p.grad().defined()) g += std::abs(sum(p.grad()).item());
+  EXPECT_GT(g, 0);
+  for (const auto& [n, p] : d.named_parameters()) {
+    ASSERT_TRUE(p.grad().defined()) << n;
+  }
+}
+
+std::vector<DistillerSpec> all_inputs() {
+  return parse_distillers(json::parse(R"([
+    {"input": "global", "transforms": ["catt", "scale_2", "norm_C"], "distance": "L2", "weight": 1},
+    {"input": "fgbg", "transforms": ["norm_HW"], "distance": "smooth-L1", "weight": 2},
+    {"input": "instance", "transforms": ["satt"], "distance": "Pearson", "weight": 1},
+    {"input": "logits", "transforms": ["norm_C"], "distance": "KL", "weight": 1},
+    {"input": "loc", "transforms": ["sigmoid"], "distance": "G-IoU", "weight": 1}])"));
+}
+const std::vector<std::string> kAllNames = {"kd.global",   "kd.fgbg.fg", "kd.fgbg.bg",
+                                            "kd.instance", "kd.logits",  "kd.loc"};
+
+TEST(KdDistiller, DetKdsTwoStageHeterogeneous) {
+  auto s = build_detector(test_util::faster_rcnn_cfg("resnet18", 16));
+  auto t = build_detector(test_util::faster_rcnn_cfg("resnet34", 32));
+  auto b = test_util::batch(true);
+  PairRun r = run_pair(*s, *t, b);
+  DetKdsDistillers d(all_inputs(), r.s, r.t);
+  EXPECT_EQ(d.named_parameters().size(), 6u);  // adaptations for global, fgbg, instance
+  expect_trains(d, *s, r, b, kAllNames);
+}
+
+TEST(KdDistiller, DetKdsOneStageHomogeneous) {
+  auto b = test_util::batch();
+  {
+    auto s = build_detector(test_util::retinanet_cfg("resnet18", 16));
+    auto t = build_detector(test_util::retinanet_cfg("resnet18", 16));
+    PairRun r = run_pair(*s, *t, b);
+    DetKdsDistillers d(all_inputs(), r.s, r.t);
+    EXPECT_EQ(d.named_parameters().size(), 0u);
+    expect_trains(d, *s, r, b, kAllNames);
+  }
+  {
+    auto s = build_detector(test_util::centernet_cfg("resnet18", false));
+    auto t = build_detector(test_util::centernet_cfg("resnet34", false));
+    PairRun r = run_pair(*s, *t, b);
+    DetKdsDistillers d(all_inputs(), r.s, r.t);  // backbone.c5 (no FPN), 512 channels both
+    expect_trains(d, *s, r, b, kAllNames);
+  }
+}
+
+TEST(KdDistiller, NoGtBoxes) {
+  auto s = build_detector(test_util::retinanet_cfg("resnet18", 16));
+  auto t = build_detector(test_util::retinanet_cfg("resnet18", 32));
+  auto b = test_util::batch(true);
+  for (auto& tg : b.targets) {
+    tg.boxes = Tensor::zeros({0, 4});
+    tg.labels = Tensor::zeros({0}, DType::i64);
+  }
+  PairRun r = run_pair(*s, *t, b);
+  DetKdsDistillers d(all_inputs(), r.s, r.t);
+  KdBatch kb{r.s, r.t, b.targets, 64, 64};
+  auto l = d.losses(kb, 0);
+  for (const auto& [n, v] : l) EXPECT_TRUE(std::isfinite(v.item())) << n;
+  EXPECT_EQ(l[3].first, "kd.instance");
+  EXPECT_EQ(l[3].second.item(), 0.0);
+  JointDetnasDistiller j({}, r.s, r.t);
+  auto lj = j.losses(kb, 0);
+  EXPECT_EQ(lj[0].second.item(), 0.0);  // kd.feat: no GT boxes, no proposals
+}
+
+TEST(KdDistiller, JointDetnasAllFamilies) {
+  auto b = test_util::batch();
+  const std::vector<std::string> names = {"kd.feat", "kd.cls", "kd.loc"};
+  JointDetnasOptions o;
+  o.temperature = 2;
+  {
+    auto s = build_detector(test_util::faster_rcnn_cfg("resnet18", 16));
+    auto t = build_detector(test_util::faster_rcnn_cfg("resnet34", 32));
+    PairRun r = run_pair(*s, *t, b);
+    JointDetnasDistiller d(o, r.s, r.t);
+    expect_trains(d, *s, r, b, names);
+  }
+  {
+    auto s = build_detector(test_util::retinanet_cfg("resnet18", 16));
+    auto t = build_detector(test_util::retinanet_cfg("resnet34", 32));
+    PairRun r = run_pair(*s, *t, b);
+    JointDetnasDistiller d(o, r.s, r.t);
+    expect_trains(d, *s, r, b, names);
+  }
+  {
+    auto s = build_detector(test_util::centernet_cfg("resnet18", true));
+    auto t = build_detector(test_util::centernet_cfg("resnet18", true));
+    PairRun r = run_pair(*s, *t, b);
+    JointDetnasDistiller d(o, r.s, r.t);
+    expect_trains(d, *s, r, b, names);
+  }
+}
+
+TEST(KdDistiller, MismatchedHeadsAreErrors) {
+  auto b = test_util::batch();
+  auto s = build_detector(test_util::retinanet_cfg("resnet18", 16));
+  auto t = build_detector(test_util::faster_rcnn_cfg("resnet18", 16));
+  PairRun r = run_pair(*s, *t, b);
+  DetKdsDistillers d(parse_distillers(json::parse(
+                         R"([{"input": "logits", "transforms": ["norm_C"], "distance": "KL"}])")),
+                     r.s, r.t);
+  KdBatch kb{r.s, r.t, b.targets, 64, 64};
+  EXPECT_NE(test::error_of([&] { d.losses(kb, 0); }).find("same kind of head"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace detforge::kd

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "det_cli_util.h"
+#include "detection/det_train.h"
 #include "detection/detector.h"
 #include "kd/distill_train.h"
 #include "nn/serialization.h"
@@ -168,6 +169,31 @@ TEST(DistillConfig, KeyPathErrors) {
   auto r = d.run(bad, "bad");
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.out.find("optim.lrr"), std::string::npos) << r.out;
+}
+
+}  // namespace
+
+namespace {
+
+TEST(DistillConfig, CommittedConfigsParse) {
+  const fs::path root = fs::path(DETFORGE_FIXTURE_DIR) / ".." / "..";
+  const fs::path cwd = fs::current_path();
+  fs::current_path(root);  // teacher.config paths are relative to the repository root
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(root / "configs")) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("distill_", 0) != 0) continue;
+    ++n;
+    SCOPED_TRACE(name);
+    json c = json::parse(slurp(e.path()));
+    EXPECT_NO_THROW({
+      auto dc = detforge::kd::parse_distill_config(c);
+      detforge::detection::parse_det_train_config(detforge::kd::det_train_part(c));
+      EXPECT_EQ(dc.teacher_model.at("backbone").at("type"), "resnet50");
+    });
+  }
+  fs::current_path(cwd);
+  EXPECT_GE(n, 2);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "autograd/elementwise.h"
 #include "autograd/reduction.h"
 #include "kd/distiller.h"
 #include "kd/taps.h"
@@ -22,7 +23,7 @@ struct PairRun {
 };
 
 PairRun run_pair(detection::Detector& student, detection::Detector& teacher,
-             const test_util::Batch& b) {
+                 const test_util::Batch& b) {
   PairRun r;
   student.train();
   {
@@ -155,6 +156,55 @@ TEST(KdDistiller, MismatchedHeadsAreErrors) {
                      r.s, r.t);
   KdBatch kb{r.s, r.t, b.targets, 64, 64};
   EXPECT_NE(test::error_of([&] { d.losses(kb, 0); }).find("same kind of head"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace detforge::kd
+
+namespace detforge::kd {
+namespace {
+
+TEST(KdDistiller, GtMaskAndGlobalValue) {
+  auto b = test_util::batch();
+  // Box (4, 6, 30, 40) at stride 8: cell centres 4, 12, 20, 28 in x; 12, 20, 28, 36 in y.
+  Tensor m = gt_mask({b.targets[0]}, {1, 16, 8, 8}, 8.0, DType::f32, kCPU);
+  const float* p = static_cast<const float*>(m.data_ptr());
+  EXPECT_EQ(p[1 * 8 + 0], 1.f);  // (y 12, x 4)
+  EXPECT_EQ(p[0 * 8 + 0], 0.f);  // y 4 < 6
+  EXPECT_EQ(p[4 * 8 + 3], 1.f);  // (36, 28)
+  EXPECT_EQ(p[5 * 8 + 3], 1.f);  // (44, 28): inside the second box (20, 20, 60, 50)
+  EXPECT_EQ(p[7 * 8 + 0], 0.f);
+  // global with no transforms and L1 = the mean over common levels of mean |s - t|.
+  TapMap s{{"fpn.p2", test::randn({2, 4, 16, 16}, DType::f32, 1)},
+           {"fpn.p3", test::randn({2, 4, 8, 8}, DType::f32, 2)}};
+  TapMap t{{"fpn.p2", test::randn({2, 4, 16, 16}, DType::f32, 3)},
+           {"fpn.p3", test::randn({2, 4, 8, 8}, DType::f32, 4)},
+           {"fpn.p4", test::randn({2, 4, 4, 4}, DType::f32, 5)}};
+  EXPECT_EQ(common_feature_levels(s, t), (std::vector<std::string>{"fpn.p2", "fpn.p3"}));
+  DetKdsDistillers d(
+      parse_distillers(
+          json::parse(R"([{"input": "global", "transforms": [], "distance": "L1", "weight": 2}])")),
+      s, t);
+  KdBatch kb{s, t, b.targets, 64, 64};
+  auto l = d.losses(kb, 0);
+  double want = 0;
+  for (const char* n : {"fpn.p2", "fpn.p3"}) want += mean(abs(sub(s.at(n), t.at(n)))).item();
+  EXPECT_NEAR(l.at(0).second.item(), 2 * want / 2, 1e-5);
+}
+
+TEST(KdTeacher, TrainModeBatchNormOnRequest) {
+  auto t = build_detector(test_util::retinanet_cfg("resnet18", 16));
+  auto b = test_util::batch();
+  Tensor rm = t->submodule("backbone.body.bn1").buffer("running_mean").clone();
+  run_teacher(*t, b.images, b.sizes);
+  EXPECT_EQ(test::rel_l2(t->submodule("backbone.body.bn1").buffer("running_mean"), rm), 0.0);
+  EXPECT_TRUE(t->is_training());  // built in train mode, restored
+  run_teacher(*t, b.images, b.sizes, Tensor(), /*train_bn=*/true);
+  EXPECT_GT(test::rel_l2(t->submodule("backbone.body.bn1").buffer("running_mean"), rm), 0.0);
+  EXPECT_TRUE(t->is_training());
+  t->eval();
+  run_teacher(*t, b.images, b.sizes, Tensor(), true);
+  EXPECT_FALSE(t->is_training());
 }
 
 }  // namespace

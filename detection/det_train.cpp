@@ -148,6 +148,7 @@ void run_det_training(const DetTrainArgs& a, const DetTrainHooks& hooks) {
     sched.load_state_dict(state.at("scheduler"));
     nn::set_default_rng_state(state.at("rng"));
     start = state.at("iter").get<int64_t>();
+    if (hooks.load_state && state.contains("hooks")) hooks.load_state(state.at("hooks"));
     const fs::path ckpt_log = fs::path(a.resume) / "log.jsonl";
     if (fs::exists(ckpt_log) && fs::absolute(ckpt_log) != fs::absolute(log_path))
       fs::copy_file(ckpt_log, log_path, fs::copy_options::overwrite_existing);
@@ -175,6 +176,7 @@ void run_det_training(const DetTrainArgs& a, const DetTrainHooks& hooks) {
             {"scheduler", sched.state_dict()},
             {"rng", nn::default_rng_state()},
             {"config", cfg_json}};
+    if (hooks.state) st["hooks"] = hooks.state();
     nn::save_checkpoint(dir, *trained, *opt, st);
     log.flush();
     fs::copy_file(log_path, fs::path(dir) / "log.jsonl", fs::copy_options::overwrite_existing);
@@ -252,6 +254,7 @@ void run_det_training(const DetTrainArgs& a, const DetTrainHooks& hooks) {
     rec["lr"] = lr;
     rec["time"] = dt;
     rec["size"] = {batch->images.size(2), batch->images.size(3)};
+    if (hooks.annotate) hooks.annotate(rec);
     log << rec.dump() << "\n";
     ++win_n;
     ++done;

@@ -92,6 +92,11 @@ struct DetTrainHooks {
   std::function<LossMap(Detector& det, const data::DetBatch& batch, int64_t iter,
                         const std::function<void(nlohmann::json)>& event)>
       losses;
+  // Extra fields of each iteration's log record (e.g. timings).
+  std::function<void(nlohmann::json& record)> annotate;
+  // The hook's own state, saved in checkpoints ("hooks" of state.json) and restored on resume.
+  std::function<nlohmann::json()> state;
+  std::function<void(const nlohmann::json&)> load_state;
 };
 
 // The training run (progress on stdout). Outputs under args.out: config.json, log.jsonl,

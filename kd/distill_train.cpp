@@ -1,5 +1,6 @@
 #include "kd/distill_train.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 
@@ -134,6 +135,7 @@ void run_distill_training(const detection::DetTrainArgs& args) {
 
   auto list = std::make_shared<DistillerList>();
   size_t current = 0;
+  double kd_time = 0;  // teacher forward + distillation losses of the last iteration (seconds)
   bool student_two_stage = false;
 
   detection::DetTrainHooks h;
@@ -171,6 +173,7 @@ void run_distill_training(const detection::DetTrainArgs& args) {
       losses = det.forward_train(b.images, b.image_sizes, b.targets);
       st = rec.all();
     }
+    const auto t0 = std::chrono::steady_clock::now();
     Tensor rois = student_two_stage && is_two_stage(*teacher) ? st.at("roi.rois") : Tensor();
     TapMap tt = run_teacher(*teacher, b.images, b.image_sizes, rois, dc.teacher_train_bn);
     KdBatch kb{st, tt, b.targets, b.images.size(2), b.images.size(3)};
@@ -194,8 +197,15 @@ void run_distill_training(const detection::DetTrainArgs& args) {
       for (auto& l : kd) losses.push_back(std::move(l));
       break;
     }
+    kd_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return losses;
   };
+  h.annotate = [&](json& rec) {
+    rec["kd_time"] = kd_time;  // forward only; "time" is the whole step (backward included)
+    if (dc.type == "detkds") rec["kd_candidate"] = current;
+  };
+  h.state = [&] { return json{{"candidate", current}}; };
+  h.load_state = [&](const json& j) { current = j.value("candidate", size_t{0}); };
   detection::run_det_training(args, h);
 }
 

@@ -197,3 +197,36 @@ TEST(DistillConfig, CommittedConfigsParse) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DistillCli, ResumeEqualsOneRunAndKeepsTheCandidate) {
+  DistillData d("distill_resume");
+  json kd = json::parse(R"({"type": "detkds", "max_loss": 100, "candidates": [
+    [{"input": "global", "transforms": [], "distance": "L2", "weight": 10}],
+    [{"input": "global", "transforms": ["catt", "scale_2", "norm_N"], "distance": "L1", "weight": 1},
+     {"input": "logits", "transforms": ["norm_C"], "distance": "Pearson", "weight": 1}]]})");
+  json c = d.config(kdt::faster_rcnn_cfg("resnet18", 16), kdt::faster_rcnn_cfg("resnet18", 32), kd);
+  c["train"]["iterations"] = 2;
+  c["train"]["checkpoint_every"] = 0;
+  ASSERT_EQ(d.run(c, "once").rc, 0);
+  const fs::path cfg = d.dir / "resume.json";
+  std::ofstream(cfg) << c.dump(2);
+  const std::string out = (d.dir / "resume").string();
+  auto r =
+      run_cli(DistillData::str("distill --config ", cfg.string(), " --out ", out, " --stop-at 1"));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  json st = json::parse(slurp(d.dir / "resume" / "ckpt_iter1" / "state.json"));
+  EXPECT_EQ(st["hooks"]["candidate"], 1) << st["hooks"].dump();
+  r = run_cli(DistillData::str("distill --resume ", out, "/ckpt_iter1 --out ", out));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(r.out.find("distiller_rejected"), std::string::npos) << r.out;  // candidate kept
+  EXPECT_EQ(slurp(d.dir / "once" / "model.safetensors"),
+            slurp(d.dir / "resume" / "model.safetensors"));
+  auto log = d.log("resume");
+  ASSERT_FALSE(log.empty());
+  EXPECT_TRUE(log.back().contains("kd_time"));
+  EXPECT_EQ(log.back().value("kd_candidate", -1), 1);
+}
+
+}  // namespace

@@ -119,6 +119,14 @@ std::pair<Tensor, Tensor> loc_pair(const KdBatch& b) {
           rows(b.teacher.at("head.offset").detach(), b.teacher.at("head.wh").detach())};
 }
 
+// local_n needs n x n patches: levels smaller than that are skipped for the spec.
+int64_t min_side(const DistillerSpec& sp) {
+  int64_t m = 1;
+  for (const auto& t : sp.transforms)
+    if (t.name.rfind("local_", 0) == 0) m = std::max<int64_t>(m, std::stoll(t.name.substr(6)));
+  return m;
+}
+
 std::vector<Tensor> gt_boxes(const std::vector<data::DetTarget>& targets, Device dev) {
   std::vector<Tensor> out;
   for (const auto& t : targets) out.push_back(t.boxes.to(dev, DType::f32).reshape({-1, 4}));
@@ -222,7 +230,12 @@ LossMap DetKdsDistillers::losses(const KdBatch& b, int64_t step) {
   for (const auto& sp : specs_) {
     const std::string name = str_cat("kd.", input_name(sp.input));
     if (sp.input == Input::global || sp.input == Input::fgbg) {
-      const auto levels = common_feature_levels(b.student, b.teacher);
+      std::vector<std::string> levels;
+      for (const auto& l : common_feature_levels(b.student, b.teacher))
+        if (b.student.at(l).size(2) >= min_side(sp) && b.student.at(l).size(3) >= min_side(sp))
+          levels.push_back(l);
+      DF_CHECK(!levels.empty(), ShapeError, "[kd] ", to_string(sp),
+               ": no common feature level is at least ", min_side(sp), "x", min_side(sp));
       Tensor acc, acc_bg;
       for (const auto& l : levels) {
         Tensor s = adapt(sp.input, b.student.at(l)), t = b.teacher.at(l).detach();

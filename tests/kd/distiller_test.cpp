@@ -209,3 +209,26 @@ TEST(KdTeacher, TrainModeBatchNormOnRequest) {
 
 }  // namespace
 }  // namespace detforge::kd
+
+namespace detforge::kd {
+namespace {
+
+TEST(KdDistiller, FeatureInputsAcrossFamilies) {
+  // RetinaNet student (P3..P7, 16 channels) from a Faster R-CNN teacher (P2..P6, 32 channels):
+  // the feature inputs use the common levels P3..P6 through the adaptation layers.
+  auto s = build_detector(test_util::retinanet_cfg("resnet18", 16));
+  auto t = build_detector(test_util::faster_rcnn_cfg("resnet34", 32));
+  auto b = test_util::batch();
+  PairRun r = run_pair(*s, *t, b);
+  EXPECT_EQ(common_feature_levels(r.s, r.t),
+            (std::vector<std::string>{"fpn.p3", "fpn.p4", "fpn.p5", "fpn.p6"}));
+  DetKdsDistillers d(parse_distillers(json::parse(R"([
+    {"input": "global", "transforms": ["catt", "scale_2", "norm_N"], "distance": "L1"},
+    {"input": "fgbg", "transforms": ["local_2", "norm_HW"], "distance": "L1"},
+    {"input": "instance", "transforms": ["satt", "scale_4", "norm_N"], "distance": "L1"}])")),
+                     r.s, r.t);
+  expect_trains(d, *s, r, b, {"kd.global", "kd.fgbg.fg", "kd.fgbg.bg", "kd.instance"});
+}
+
+}  // namespace
+}  // namespace detforge::kd

@@ -137,6 +137,9 @@ void run_distill_training(const detection::DetTrainArgs& args) {
   size_t current = 0;
   double kd_time = 0;  // teacher forward + distillation losses of the last iteration (seconds)
   bool student_two_stage = false;
+  bool need_heads = dc.type == "joint_detnas";
+  for (const auto& set : dc.candidates)
+    for (const auto& sp : set) need_heads |= sp.input == Input::logits || sp.input == Input::loc;
 
   detection::DetTrainHooks h;
   h.who = kWho;
@@ -175,7 +178,8 @@ void run_distill_training(const detection::DetTrainArgs& args) {
     }
     const auto t0 = std::chrono::steady_clock::now();
     Tensor rois = student_two_stage && is_two_stage(*teacher) ? st.at("roi.rois") : Tensor();
-    TapMap tt = run_teacher(*teacher, b.images, b.image_sizes, rois, dc.teacher_train_bn);
+    TapMap tt = run_teacher(*teacher, b.images, b.image_sizes, rois, dc.teacher_train_bn,
+                            need_heads || student_two_stage);
     KdBatch kb{st, tt, b.targets, b.images.size(2), b.images.size(3)};
     for (;;) {
       DF_CHECK(current < list->size(), ConfigError,

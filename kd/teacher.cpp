@@ -34,7 +34,8 @@ std::vector<Tensor> split_rois(const Tensor& rois, int64_t batch) {
 }
 
 TapMap run_teacher(detection::Detector& teacher, const Tensor& images,
-                   const detection::ImageSizes& sizes, const Tensor& student_rois, bool train_bn) {
+                   const detection::ImageSizes& sizes, const Tensor& student_rois, bool train_bn,
+                   bool heads) {
   const bool was_training = teacher.is_training();
   teacher.eval();
   if (train_bn)
@@ -46,7 +47,9 @@ TapMap run_teacher(detection::Detector& teacher, const Tensor& images,
     TapRecorder rec;
     if (auto* ts = dynamic_cast<detection::TwoStageDetector*>(&teacher)) {
       detection::FeatureList f = ts->extract_features(images);
-      if (student_rois.defined()) {
+      if (!heads) {
+        // features only
+      } else if (student_rois.defined()) {
         std::vector<Tensor> rois = split_rois(student_rois, images.size(0));
         detection::BoxPredictions p =
             ts->child<detection::RoIHeadsBase>("roi_heads").predict_rois(f, rois, sizes);

@@ -22,10 +22,12 @@ DETFORGE_API bool is_two_stage(const detection::Detector& det);
 // - RetinaNet: backbone.*, fpn.*, head.cls_logits / head.box_regression / head.anchors;
 // - CenterNet: backbone.*, fpn.* (with a neck), head.heatmap / head.wh / head.offset.
 // The teacher's train/eval mode is restored. train_bn: batch norm layers in train mode (batch
-// statistics, running statistics updated), everything else eval.
+// statistics, running statistics updated), everything else eval. heads = false: a two-stage
+// teacher stops after its FPN (feature-only distillation of a one-stage student).
 DETFORGE_API TapMap run_teacher(detection::Detector& teacher, const Tensor& images,
                                 const detection::ImageSizes& sizes,
-                                const Tensor& student_rois = Tensor(), bool train_bn = false);
+                                const Tensor& student_rois = Tensor(), bool train_bn = false,
+                                bool heads = true);
 
 // Per-image boxes from [K, 5] rois (image index in column 0, ascending), `batch` entries.
 DETFORGE_API std::vector<Tensor> split_rois(const Tensor& rois, int64_t batch);

@@ -34,6 +34,10 @@ TEST(KdTaps, TwoStageStudentAndTeacherOnStudentRois) {
   EXPECT_FALSE(t.at("roi.cls_logits").requires_grad());
   EXPECT_EQ(t.at("fpn.p3").shape(), (Shape{2, 32, 8, 8}));
   EXPECT_EQ(rec.get("fpn.p3").size(1), 16);  // the teacher's taps did not leak into `rec`
+  TapMap f = run_teacher(*teacher, b.images, b.sizes, Tensor(), false, /*heads=*/false);
+  EXPECT_TRUE(f.count("fpn.p6"));
+  EXPECT_FALSE(f.count("rpn.proposals"));
+  EXPECT_FALSE(f.count("roi.cls_logits"));
 }
 
 TEST(KdTaps, OneStageFamilies) {

@@ -75,6 +75,15 @@ std::pair<Tensor, Tensor> logits_pair(const KdBatch& b) {
   return {s, t.detach()};
 }
 
+// Two-stage regressions of a class-agnostic head ([K, 4]) against a class-specific one
+// ([K, 4 (C+1)]): the agnostic one is repeated for every class (the same box whatever the class).
+void align_regression(Tensor& s, Tensor& t) {
+  if (s.dim() != 2 || t.dim() != 2 || s.size(1) == t.size(1)) return;
+  auto rep = [](const Tensor& x, int64_t n) { return cat(std::vector<Tensor>(n, x), 1); };
+  if (s.size(1) == 4 && t.size(1) % 4 == 0) s = rep(s, t.size(1) / 4);
+  if (t.size(1) == 4 && s.size(1) % 4 == 0) t = rep(t, s.size(1) / 4);
+}
+
 Tensor col(const Tensor& x, int64_t j) {
   return x.narrow(1, j, 1).reshape({-1});
 }
@@ -89,6 +98,7 @@ std::pair<Tensor, Tensor> loc_pair(const KdBatch& b) {
   Head h = head_of(b.student, b.teacher);
   if (h == Head::two_stage) {
     Tensor s = b.student.at("roi.box_regression"), t = b.teacher.at("roi.box_regression");
+    align_regression(s, t);
     same_shape(s, t, "roi.box_regression");
     const int64_t k = s.size(0);
     if (s.size(1) != 4) {
@@ -336,6 +346,7 @@ LossMap JointDetnasDistiller::losses(const KdBatch& b, int64_t /*step*/) {
   Tensor loc;
   if (h == Head::two_stage) {
     Tensor sr = b.student.at("roi.box_regression"), tr = b.teacher.at("roi.box_regression");
+    align_regression(sr, tr);
     same_shape(sr, tr, "roi.box_regression");
     const int64_t c1 = t.size(1);
     loc = jd_loc_loss(jd_foreground_reg(sr, c1), jd_foreground_reg(tr.detach(), c1),

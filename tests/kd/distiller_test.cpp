@@ -232,3 +232,25 @@ TEST(KdDistiller, FeatureInputsAcrossFamilies) {
 
 }  // namespace
 }  // namespace detforge::kd
+
+namespace detforge::kd {
+namespace {
+
+TEST(KdDistiller, CascadeStudentFromFasterTeacher) {
+  // Class-agnostic cascade regression [K, 4] against the teacher's class-specific [K, 4 (C+1)].
+  auto s = build_detector(test_util::cascade_cfg("resnet18", 16));
+  auto t = build_detector(test_util::faster_rcnn_cfg("resnet18", 32));
+  auto b = test_util::batch();
+  PairRun r = run_pair(*s, *t, b);
+  EXPECT_EQ(r.s.at("roi.box_regression").size(1), 4);
+  JointDetnasDistiller j({}, r.s, r.t);
+  expect_trains(j, *s, r, b, {"kd.feat", "kd.cls", "kd.loc"});
+  PairRun r2 = run_pair(*s, *t, b);
+  DetKdsDistillers d(parse_distillers(json::parse(
+                         R"([{"input": "loc", "transforms": ["sigmoid"], "distance": "C-IoU"}])")),
+                     r2.s, r2.t);
+  expect_trains(d, *s, r2, b, {"kd.loc"});
+}
+
+}  // namespace
+}  // namespace detforge::kd

@@ -21,6 +21,15 @@ inline nlohmann::json faster_rcnn_cfg(const std::string& backbone, int64_t fpn) 
             {"post_nms_top_n_test", 30}}},
           {"roi_heads", {{"representation_size", 32}, {"batch_size_per_image", 16}}}};
 }
+inline nlohmann::json cascade_cfg(const std::string& backbone, int64_t fpn) {
+  nlohmann::json j = faster_rcnn_cfg(backbone, fpn);
+  j["type"] = "cascade_rcnn";
+  j["roi_heads"] = {{"representation_size", 32},
+                    {"batch_size_per_image", 16},
+                    {"iou_thresholds", {0.5, 0.6}},
+                    {"loss_weights", {1, 0.5}}};
+  return j;
+}
 inline nlohmann::json retinanet_cfg(const std::string& backbone, int64_t fpn) {
   return {{"type", "retinanet"},
           {"num_classes", 3},

@@ -188,8 +188,11 @@ TEST(DistillConfig, CommittedConfigsParse) {
     json c = json::parse(slurp(e.path()));
     EXPECT_NO_THROW({
       auto dc = detforge::kd::parse_distill_config(c);
-      detforge::detection::parse_det_train_config(detforge::kd::det_train_part(c));
+      auto tc = detforge::detection::parse_det_train_config(detforge::kd::det_train_part(c));
       EXPECT_EQ(dc.teacher_model.at("backbone").at("type"), "resnet50");
+      auto s = detforge::detection::build_detector(tc.model);
+      auto t = detforge::detection::build_detector(dc.teacher_model, "teacher.config.model");
+      EXPECT_EQ(s->num_classes(), t->num_classes());
     });
   }
   fs::current_path(cwd);

@@ -4,6 +4,7 @@
 #include "autograd/grad_mode.h"
 #include "autograd/indexing.h"
 #include "autograd/reduction.h"
+#include "kd/taps.h"
 #include "nn/linear.h"
 #include "nn/sequential.h"
 #include "tensor/error.h"
@@ -113,6 +114,12 @@ LossMap CascadeRoIHeads::forward_train(const FeatureList& features,
     const RoIHeadsConfig c = stage_config(s);
     RoiSamples smp = sample_proposals(props, targets, c, BoxCoder(c.bbox_reg_weights));
     BoxPredictions p = predict(s, features, smp.proposals, sizes);
+    if (s == 0 && kd::tapping()) {  // distillation taps: the first stage (kd/taps.h)
+      kd::tap_boxes("roi.rois", smp.proposals);
+      kd::tap("roi.labels", cat(smp.labels, 0));
+      kd::tap("roi.cls_logits", p.scores);
+      kd::tap("roi.box_regression", p.deltas);
+    }
     auto l = fastrcnn_loss(p.scores, p.deltas, smp.labels, smp.regression_targets, c.smooth_l1_beta,
                            cfg_.class_agnostic);
     const double w = cfg_.loss_weights[s];

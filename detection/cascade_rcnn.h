@@ -55,6 +55,11 @@ class DETFORGE_API CascadeRoIHeads : public nn::Cloneable<CascadeRoIHeads, RoIHe
                                               const std::vector<Tensor>& proposals,
                                               const ImageSizes& sizes);
   const CascadeConfig& config() const { return cfg_; }
+  // The first stage's predictions on the given RoIs (distillation).
+  BoxPredictions predict_rois(const FeatureList& features, const std::vector<Tensor>& rois,
+                              const ImageSizes& sizes) override {
+    return predict(0, features, rois, sizes);
+  }
   RoIHeadsConfig stage_config(int64_t stage) const;
 
  private:

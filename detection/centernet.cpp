@@ -10,6 +10,7 @@
 #include "autograd/indexing.h"
 #include "autograd/loss.h"
 #include "autograd/nms.h"
+#include "kd/taps.h"
 #include "nn/json_reader.h"
 #include "tensor/error.h"
 #include "tensor/parallel.h"
@@ -172,14 +173,22 @@ CenterNet::CenterNet(std::shared_ptr<Backbone> backbone, const NeckConfig& neck,
 
 CenterNetOutput CenterNet::predict(const Tensor& images) {
   auto feats = child<Backbone>("backbone").forward_features(images);
+  kd::tap_backbone(feats);
   Tensor x;
   if (in_levels_.empty()) {
     x = feats.back();
   } else {
     auto pyramid = child<FeaturePyramidNetwork>("neck").forward(select_levels(feats, in_levels_));
+    kd::tap_pyramid(pyramid, images.size(2));
     x = pyramid.front().second;
   }
-  return child<CenterNetHead>("head").predict(x);
+  CenterNetOutput out = child<CenterNetHead>("head").predict(x);
+  if (kd::tapping()) {
+    kd::tap("head.heatmap", out.heatmap);
+    kd::tap("head.wh", out.wh);
+    kd::tap("head.offset", out.offset);
+  }
+  return out;
 }
 
 LossMap CenterNet::forward_train(const Tensor& images, const ImageSizes& sizes,

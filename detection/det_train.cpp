@@ -34,8 +34,6 @@ using nlohmann::json;
 namespace detforge::detection {
 namespace {
 
-constexpr const char* kWho = "train";
-
 std::shared_ptr<const nn::LRSchedule> make_schedule(const DetTrainConfig& c, int64_t total) {
   std::shared_ptr<const nn::LRSchedule> s;
   if (c.sched_type == "cosine")
@@ -60,24 +58,36 @@ std::string summary_line(const CocoEvalSummary& s) {
   return o.str();
 }
 
+// Checkpoint container when a hook adds trained modules: children "detector" and "extra".
+class TrainedModules : public nn::Cloneable<TrainedModules> {
+ public:
+  TrainedModules(std::shared_ptr<nn::Module> det, std::shared_ptr<nn::Module> extra) {
+    register_module("detector", std::move(det));
+    register_module("extra", std::move(extra));
+  }
+  std::string type_name() const override { return "TrainedModules"; }
+};
+
 }  // namespace
 
-void run_det_training(const DetTrainArgs& a) {
+void run_det_training(const DetTrainArgs& a, const DetTrainHooks& hooks) {
+  const std::string who = hooks.who;
   json state;
   if (!a.resume.empty()) {
-    state = nn::read_json_file((fs::path(a.resume) / "state.json").string(), kWho);
+    state = nn::read_json_file((fs::path(a.resume) / "state.json").string(), who);
     if (!state.contains("config") || !state.contains("iter"))
-      throw ConfigError(str_cat("[train] ", a.resume, "/state.json: not a train checkpoint"));
+      throw ConfigError(str_cat("[", who, "] ", a.resume, "/state.json: not a train checkpoint"));
   }
   json cfg_json;
   if (!a.config.empty())
-    cfg_json = nn::read_json_file(a.config, kWho);
+    cfg_json = nn::read_json_file(a.config, who);
   else if (!state.is_null())
     cfg_json = state["config"];
   else
-    throw ConfigError("[train] --config is required (or --resume a checkpoint)");
-  nn::apply_json_overrides(cfg_json, a.sets, kWho);
-  const DetTrainConfig c = parse_det_train_config(cfg_json);
+    throw ConfigError(str_cat("[", who, "] --config is required (or --resume a checkpoint)"));
+  nn::apply_json_overrides(cfg_json, a.sets, who);
+  const DetTrainConfig c =
+      parse_det_train_config(hooks.det_config ? hooks.det_config(cfg_json) : cfg_json);
 #ifdef _OPENMP
   if (c.threads > 0) omp_set_num_threads(static_cast<int>(c.threads));
 #endif
@@ -86,6 +96,9 @@ void run_det_training(const DetTrainArgs& a) {
   std::shared_ptr<Detector> det = build_detector(c.model, "model");
   const Device device = Device::parse(c.device);
   det->to(device);
+  std::shared_ptr<nn::Module> extra = hooks.setup ? hooks.setup(*det, c, device) : nullptr;
+  std::shared_ptr<nn::Module> trained =
+      extra ? std::make_shared<TrainedModules>(det, extra) : std::shared_ptr<nn::Module>(det);
 
   // Data.
   data::CocoDataset train_ds = data::load_coco_json(c.train.annotations);
@@ -118,7 +131,7 @@ void run_det_training(const DetTrainArgs& a) {
   base.beta1 = c.beta1;
   base.beta2 = c.beta2;
   std::vector<nn::ParamGroup> groups;
-  for (auto& g : nn::split_decay_groups(det->named_parameters(), base))
+  for (auto& g : nn::split_decay_groups(trained->named_parameters(), base))
     if (!g.params.empty()) groups.push_back(std::move(g));
   std::unique_ptr<nn::Optimizer> opt;
   if (c.opt_type == "sgd")
@@ -132,10 +145,11 @@ void run_det_training(const DetTrainArgs& a) {
   const std::string log_path = (out / "log.jsonl").string();
   int64_t start = 0;
   if (!state.is_null()) {
-    nn::load_checkpoint(a.resume, *det, *opt, kWho);
+    nn::load_checkpoint(a.resume, *trained, *opt, who);
     sched.load_state_dict(state.at("scheduler"));
     nn::set_default_rng_state(state.at("rng"));
     start = state.at("iter").get<int64_t>();
+    if (hooks.load_state && state.contains("hooks")) hooks.load_state(state.at("hooks"));
     const fs::path ckpt_log = fs::path(a.resume) / "log.jsonl";
     if (fs::exists(ckpt_log) && fs::absolute(ckpt_log) != fs::absolute(log_path))
       fs::copy_file(ckpt_log, log_path, fs::copy_options::overwrite_existing);
@@ -144,7 +158,7 @@ void run_det_training(const DetTrainArgs& a) {
   } else {
     std::ofstream(log_path, std::ios::trunc);
   }
-  nn::write_json_file((out / "config.json").string(), cfg_json, kWho);
+  nn::write_json_file((out / "config.json").string(), cfg_json, who);
   std::ofstream log(log_path, std::ios::app);
 
   std::printf("train annotations: %s\n", filter_report.str().c_str());
@@ -163,7 +177,8 @@ void run_det_training(const DetTrainArgs& a) {
             {"scheduler", sched.state_dict()},
             {"rng", nn::default_rng_state()},
             {"config", cfg_json}};
-    nn::save_checkpoint(dir, *det, *opt, st);
+    if (hooks.state) st["hooks"] = hooks.state();
+    nn::save_checkpoint(dir, *trained, *opt, st);
     log.flush();
     fs::copy_file(log_path, fs::path(dir) / "log.jsonl", fs::copy_options::overwrite_existing);
     nn::prune_checkpoints(a.out, "ckpt_iter", static_cast<int>(c.keep_checkpoints));
@@ -206,15 +221,26 @@ void run_det_training(const DetTrainArgs& a) {
     batch_to(*batch, device);
     const double lr = sched.current_lrs()[0];
     opt->zero_grad();
-    LossMap losses = det->forward_train(batch->images, batch->image_sizes, batch->targets);
+    LossMap losses;
+    if (hooks.losses) {
+      const int64_t iter = it + 1;
+      losses = hooks.losses(*det, *batch, iter, [&](json ev) {
+        ev["iter"] = iter;
+        std::printf("%s\n", ev.dump().c_str());
+        std::fflush(stdout);
+        log << ev.dump() << "\n";
+      });
+    } else {
+      losses = det->forward_train(batch->images, batch->image_sizes, batch->targets);
+    }
     Tensor loss = total_loss(losses);
     loss.backward();
-    if (c.clip_grad_norm > 0) nn::clip_grad_norm_(det->parameters(), c.clip_grad_norm);
+    if (c.clip_grad_norm > 0) nn::clip_grad_norm_(trained->parameters(), c.clip_grad_norm);
     opt->step();
     sched.step();
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double lv = loss.item();
-    DF_CHECK(std::isfinite(lv), ConfigError, "[train] iteration ", it + 1, ": loss is ", lv);
+    DF_CHECK(std::isfinite(lv), ConfigError, "[", who, "] iteration ", it + 1, ": loss is ", lv);
     json rec{{"iter", it + 1}, {"epoch", epoch}, {"loss", lv}};
     if (names.empty()) {
       names.push_back("loss");
@@ -229,6 +255,7 @@ void run_det_training(const DetTrainArgs& a) {
     rec["lr"] = lr;
     rec["time"] = dt;
     rec["size"] = {batch->images.size(2), batch->images.size(3)};
+    if (hooks.annotate) hooks.annotate(rec);
     log << rec.dump() << "\n";
     ++win_n;
     ++done;
@@ -265,7 +292,7 @@ void run_det_training(const DetTrainArgs& a) {
     nn::save_state_dict(*det, (out / "model.safetensors").string());
     std::printf("model %s\n", (out / "model.safetensors").string().c_str());
   }
-  if (!last_eval.is_null()) nn::write_json_file((out / "metrics.json").string(), last_eval, kWho);
+  if (!last_eval.is_null()) nn::write_json_file((out / "metrics.json").string(), last_eval, who);
   plot_loss_log(log_path, (out / "loss.png").string());
   std::printf("loss curve %s\n", (out / "loss.png").string().c_str());
   std::fflush(stdout);

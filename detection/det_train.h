@@ -4,6 +4,8 @@
 // original pixels and COCO category ids, then pycocotools-exact COCO evaluation).
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -76,9 +78,31 @@ struct DetTrainArgs {
   std::vector<std::string> sets;  // "key.path=VALUE" config overrides (nn::apply_json_overrides)
 };
 
+// Extension points for trainers built on this loop (the teacher-student trainer,
+// kd/distill_train.h). Every member is optional.
+struct DetTrainHooks {
+  std::string who = "train";  // error / log prefix
+  // The det-train part of the raw config (extra top-level keys validated and removed).
+  std::function<nlohmann::json(const nlohmann::json&)> det_config;
+  // After the detector is built and moved to the device: a module whose parameters train with the
+  // detector (same optimizer; saved in checkpoints as "extra.*", the detector as "detector.*").
+  std::function<std::shared_ptr<nn::Module>(Detector& det, const DetTrainConfig& c, Device dev)>
+      setup;
+  // One iteration's named losses (default: det.forward_train). `event` appends a JSON record to
+  // the log (iter added) and prints it.
+  std::function<LossMap(Detector& det, const data::DetBatch& batch, int64_t iter,
+                        const std::function<void(nlohmann::json)>& event)>
+      losses;
+  // Extra fields of each iteration's log record (e.g. timings).
+  std::function<void(nlohmann::json& record)> annotate;
+  // The hook's own state, saved in checkpoints ("hooks" of state.json) and restored on resume.
+  std::function<nlohmann::json()> state;
+  std::function<void(const nlohmann::json&)> load_state;
+};
+
 // The training run (progress on stdout). Outputs under args.out: config.json, log.jsonl,
 // ckpt_iter<N>/, model.safetensors, loss.png, metrics.json (last evaluation).
-DETFORGE_API void run_det_training(const DetTrainArgs& args);
+DETFORGE_API void run_det_training(const DetTrainArgs& args, const DetTrainHooks& hooks = {});
 
 // Draws out/loss.png from the log's loss lines (total loss and each term per iteration).
 DETFORGE_API void plot_loss_log(const std::string& log_jsonl, const std::string& png);

@@ -1,6 +1,7 @@
 #include "detection/faster_rcnn.h"
 
 #include "autograd/grad_mode.h"
+#include "kd/taps.h"
 #include "tensor/error.h"
 
 namespace detforge::detection {
@@ -144,7 +145,10 @@ TwoStageDetector::TwoStageDetector(std::shared_ptr<Backbone> backbone, const Nec
 FeatureList TwoStageDetector::extract_features(const Tensor& images) {
   Backbone& b = backbone();
   std::vector<Tensor> c = b.forward_features(images);
-  return b.child<FeaturePyramidNetwork>("fpn").forward(select_levels(c, neck_.in_levels));
+  kd::tap_backbone(c);
+  FeatureList f = b.child<FeaturePyramidNetwork>("fpn").forward(select_levels(c, neck_.in_levels));
+  kd::tap_pyramid(f, images.size(2));
+  return f;
 }
 
 LossMap TwoStageDetector::forward_train(const Tensor& images, const ImageSizes& sizes,
@@ -156,6 +160,7 @@ LossMap TwoStageDetector::forward_train(const Tensor& images, const ImageSizes& 
            sizes.size(), " sizes and ", targets.size(), " targets");
   FeatureList f = extract_features(images);
   RpnOutput r = rpn().forward(f, {images.size(2), images.size(3)}, sizes, &targets);
+  kd::tap_boxes("rpn.proposals", r.proposals);
   LossMap losses = child<RoIHeadsBase>("roi_heads").forward_train(f, r.proposals, sizes, targets);
   for (auto& l : r.losses) losses.push_back(l);
   return losses;

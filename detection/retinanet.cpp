@@ -16,6 +16,7 @@
 #include "detection/heads/retinanet_head.h"
 #include "detection/layers.h"
 #include "detection/module_config.h"
+#include "kd/taps.h"
 #include "nn/json_reader.h"
 #include "tensor/error.h"
 
@@ -110,8 +111,11 @@ RetinaNetOutputs RetinaNet::forward_raw(const Tensor& images) {
   DF_CHECK(images.dim() == 4, ShapeError, "[", kWho, "] images ", shape_str(images.shape()),
            " must be [N, 3, H, W]");
   auto& backbone = child<Backbone>("backbone");
-  FeatureList levels = select_levels(backbone.forward_features(images), in_levels_);
+  std::vector<Tensor> c = backbone.forward_features(images);
+  kd::tap_backbone(c);
+  FeatureList levels = select_levels(c, in_levels_);
   FeatureList pyramid = backbone.child<FeaturePyramidNetwork>("fpn").forward(levels);
+  kd::tap_pyramid(pyramid, images.size(2));
   std::vector<Tensor> features = feature_tensors(pyramid);
   DF_CHECK(static_cast<int64_t>(features.size()) == anchors_.num_levels(), ConfigError, "[", kWho,
            "] the neck yields ", features.size(), " levels but anchors.sizes has ",
@@ -127,6 +131,11 @@ RetinaNetOutputs RetinaNet::forward_raw(const Tensor& images) {
     out.anchors_per_level.push_back(f.size(2) * f.size(3) * a);
   }
   out.anchors = anchors_({images.size(2), images.size(3)}, sizes, DType::f32, images.device());
+  if (kd::tapping()) {
+    kd::tap("head.cls_logits", out.cls_logits);
+    kd::tap("head.box_regression", out.bbox_regression);
+    kd::tap("head.anchors", out.anchors);
+  }
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include "detection/balanced_sampler.h"
 #include "detection/matcher.h"
 #include "detection/rpn.h"
+#include "kd/taps.h"
 #include "tensor/error.h"
 
 namespace detforge::detection {
@@ -188,6 +189,12 @@ LossMap StandardRoIHeads::forward_train(const FeatureList& features,
                                         const std::vector<data::DetTarget>& targets) {
   RoiSamples s = sample_proposals(proposals, targets, cfg_, coder_);
   BoxPredictions p = predict(features, s.proposals, sizes);
+  if (kd::tapping()) {
+    kd::tap_boxes("roi.rois", s.proposals);
+    kd::tap("roi.labels", cat(s.labels, 0));
+    kd::tap("roi.cls_logits", p.scores);
+    kd::tap("roi.box_regression", p.deltas);
+  }
   auto l =
       fastrcnn_loss(p.scores, p.deltas, s.labels, s.regression_targets, cfg_.smooth_l1_beta, false);
   return {{"loss_classifier", l.first}, {"loss_box_reg", l.second}};
@@ -198,6 +205,11 @@ std::vector<Detections> StandardRoIHeads::forward_eval(const FeatureList& featur
                                                        const ImageSizes& sizes,
                                                        const PostprocessConfig& post) {
   BoxPredictions p = predict(features, proposals, sizes);
+  if (kd::tapping()) {
+    kd::tap_boxes("roi.rois", proposals);
+    kd::tap("roi.cls_logits", p.scores);
+    kd::tap("roi.box_regression", p.deltas);
+  }
   NoGradGuard ng;
   Tensor boxes = coder_.decode(p.deltas.detach(), proposals);
   Tensor scores = softmax(p.scores.detach(), -1);

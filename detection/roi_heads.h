@@ -78,6 +78,10 @@ class DETFORGE_API RoIHeadsBase : public nn::Module {
                                                const std::vector<Tensor>& proposals,
                                                const ImageSizes& sizes,
                                                const PostprocessConfig& post) = 0;
+  // Class logits and box regression of the (first-stage) box head on given per-image RoIs, for
+  // distillation (a teacher's predictions on the student's RoIs; kd/taps.h).
+  virtual BoxPredictions predict_rois(const FeatureList& features, const std::vector<Tensor>& rois,
+                                      const ImageSizes& sizes) = 0;
 };
 
 class DETFORGE_API StandardRoIHeads : public nn::Cloneable<StandardRoIHeads, RoIHeadsBase> {
@@ -94,6 +98,10 @@ class DETFORGE_API StandardRoIHeads : public nn::Cloneable<StandardRoIHeads, RoI
                                        const ImageSizes& sizes,
                                        const PostprocessConfig& post) override;
   const RoIHeadsConfig& config() const { return cfg_; }
+  BoxPredictions predict_rois(const FeatureList& features, const std::vector<Tensor>& rois,
+                              const ImageSizes& sizes) override {
+    return predict(features, rois, sizes);
+  }
 
  private:
   BoxPredictions predict(const FeatureList& features, const std::vector<Tensor>& rois,

@@ -81,7 +81,11 @@ void plot_loss_log(const std::string& log_jsonl, const std::string& png) {
     if (j.is_discarded() || !j.contains("loss") || !j.contains("iter")) continue;
     const double it = j["iter"].get<double>();
     for (const auto& [k, v] : j.items()) {
-      if (k != "loss" && k.rfind("loss_", 0) != 0) continue;
+      // Every numeric term of the line: the families name their terms differently
+      // ("loss_classifier", "classification", "hm_loss", "kd.feat"); bookkeeping keys are not losses.
+      if (!v.is_number() || k == "iter" || k == "epoch" || k == "lr" || k == "time" ||
+          k == "kd_time" || k == "kd_candidate")
+        continue;
       if (!series.count(k)) {
         if (k != "loss") names.push_back(k);
         series[k].label = k;

@@ -104,7 +104,8 @@ struct DetTrainHooks {
 // ckpt_iter<N>/, model.safetensors, loss.png, metrics.json (last evaluation).
 DETFORGE_API void run_det_training(const DetTrainArgs& args, const DetTrainHooks& hooks = {});
 
-// Draws out/loss.png from the log's loss lines (total loss and each term per iteration).
+// Draws out/loss.png from the log's loss lines: the total and every numeric term per iteration
+// (iter, epoch, lr, time, kd_time and kd_candidate are bookkeeping, not drawn).
 DETFORGE_API void plot_loss_log(const std::string& log_jsonl, const std::string& png);
 
 }  // namespace detforge::detection

@@ -77,7 +77,7 @@ void run_det_training(const DetTrainArgs& a) {
   else
     throw ConfigError("[train] --config is required (or --resume a checkpoint)");
   nn::apply_json_overrides(cfg_json, a.sets, kWho);
-  const DetTrainConfig c = parse_det_train_config(cfg_json);
+  const DetTrainConfig c = parse_det_train_config(cfg_json, a.extra_sections);
 #ifdef _OPENMP
   if (c.threads > 0) omp_set_num_threads(static_cast<int>(c.threads));
 #endif
@@ -126,6 +126,8 @@ void run_det_training(const DetTrainArgs& a) {
   else
     opt = std::make_unique<nn::AdamW>(groups);
   nn::LRScheduler sched(*opt, make_schedule(c, total));
+  const DetTrainArgs::TrainStep step =
+      a.make_train_step ? a.make_train_step(cfg_json, *det) : DetTrainArgs::TrainStep();
 
   fs::create_directories(a.out);
   const fs::path out(a.out);
@@ -206,9 +208,10 @@ void run_det_training(const DetTrainArgs& a) {
     batch_to(*batch, device);
     const double lr = sched.current_lrs()[0];
     opt->zero_grad();
-    LossMap losses = det->forward_train(batch->images, batch->image_sizes, batch->targets);
+    LossMap losses = step ? step(*batch, it, total)
+                          : det->forward_train(batch->images, batch->image_sizes, batch->targets);
     Tensor loss = total_loss(losses);
-    loss.backward();
+    if (!step) loss.backward();
     if (c.clip_grad_norm > 0) nn::clip_grad_norm_(det->parameters(), c.clip_grad_norm);
     opt->step();
     sched.step();

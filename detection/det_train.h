@@ -4,6 +4,7 @@
 // original pixels and COCO category ids, then pycocotools-exact COCO evaluation).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,8 +51,10 @@ struct DetTrainConfig {
   std::string device = "cpu";  // cpu | cuda | cuda:N (train.device)
 };
 
-// ConfigError "[train] <key path>: expected ..." for a malformed config.
-DETFORGE_API DetTrainConfig parse_det_train_config(const nlohmann::json& j);
+// ConfigError "[train] <key path>: expected ..." for a malformed config. extra_sections: further
+// top-level keys allowed (parsed by whoever runs the loop, e.g. "etp" for `detforge etp train`).
+DETFORGE_API DetTrainConfig parse_det_train_config(
+    const nlohmann::json& j, const std::vector<std::string>& extra_sections = {});
 
 // A loader config for a split: train (shuffle, flip, multi-scale) or eval (test_size, in order).
 DETFORGE_API data::DetLoaderConfig det_loader_config(const DetTrainConfig& c, bool train,
@@ -74,6 +77,16 @@ struct DetTrainArgs {
   std::string out = "train_out";
   int64_t stop_at = 0;  // stop after this iteration (with a checkpoint), 0 = run to the end
   std::vector<std::string> sets;  // "key.path=VALUE" config overrides (nn::apply_json_overrides)
+  // Hooks for trainers that reuse this loop (nas/etp_train.h: the elastic teacher pool).
+  std::vector<std::string> extra_sections;  // see parse_det_train_config
+  // One iteration's forward and backward passes (gradients accumulate; the loop zeroes them
+  // before and steps the optimizer after). Returns the losses to log (values; not backpropagated
+  // again). iter: 0-based; total: the run's iterations.
+  using TrainStep =
+      std::function<LossMap(const data::DetBatch& batch, int64_t iter, int64_t total)>;
+  // Called once the detector is built (before a checkpoint is loaded) with the whole config;
+  // returns the step that replaces forward_train + backward. Unset: the plain detector loss.
+  std::function<TrainStep(const nlohmann::json& config, Detector& det)> make_train_step;
 };
 
 // The training run (progress on stdout). Outputs under args.out: config.json, log.jsonl,

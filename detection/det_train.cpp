@@ -219,10 +219,9 @@ void run_det_training(const DetTrainArgs& a) {
     const double lv = loss.item();
     DF_CHECK(std::isfinite(lv), ConfigError, "[train] iteration ", it + 1, ": loss is ", lv);
     json rec{{"iter", it + 1}, {"epoch", epoch}, {"loss", lv}};
-    if (names.empty()) {
-      names.push_back("loss");
-      for (const auto& [n, t] : losses) names.push_back(n);
-    }
+    if (names.empty()) names.push_back("loss");
+    for (const auto& [n, t] : losses)  // terms may appear later (etp train: after phase 0)
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
     win["loss"] += lv;
     for (const auto& [n, t] : losses) {
       const double v = t.item();

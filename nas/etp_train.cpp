@@ -261,10 +261,24 @@ void run_etp_sample(const EtpSampleArgs& a) {
   tc["model"] = etp->static_model_json(arch);
   nn::write_json_file((out / "config.json").string(), tc, kWho);
   nn::write_json_file((out / "arch.json").string(), etp_arch_to_json(arch), kWho);
-  std::printf("teacher %s: %lld parameters (supernet %lld), BN recalibrated on %lld batches\n",
-              etp_arch_to_json(arch).dump().c_str(),
-              static_cast<long long>(teacher->num_parameters()),
-              static_cast<long long>(etp->num_parameters()), static_cast<long long>(nb));
+  nn::ArchConfig backbone_arch = arch;
+  backbone_arch.stages.pop_back();
+  const int64_t macs = nn::elastic_resnet_macs(etp->body().options(), backbone_arch,
+                                               c.test_size.short_side, c.test_size.short_side);
+  const json info{{"arch", etp_arch_to_json(arch)},
+                  {"params", teacher->num_parameters()},
+                  {"supernet_params", etp->num_parameters()},
+                  {"backbone_macs", macs},
+                  {"backbone_macs_input", {c.test_size.short_side, c.test_size.short_side}},
+                  {"bn_recalibration_batches", nb}};
+  nn::write_json_file((out / "teacher.json").string(), info, kWho);
+  std::printf(
+      "teacher %s: %lld parameters (supernet %lld), backbone %.1f MMACs at %lldx%lld, BN "
+      "recalibrated on %lld batches\n",
+      etp_arch_to_json(arch).dump().c_str(), static_cast<long long>(teacher->num_parameters()),
+      static_cast<long long>(etp->num_parameters()), macs / 1e6,
+      static_cast<long long>(c.test_size.short_side),
+      static_cast<long long>(c.test_size.short_side), static_cast<long long>(nb));
   std::printf("model %s\nconfig %s\n", (out / "model.safetensors").string().c_str(),
               (out / "config.json").string().c_str());
   std::fflush(stdout);

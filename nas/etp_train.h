@@ -115,7 +115,8 @@ struct EtpSampleArgs {
 };
 // `detforge etp sample`: extracts the arch's static teacher after BN recalibration; writes
 // out/model.safetensors, out/config.json (the training config with the static "faster_rcnn"
-// model, accepted by `detforge eval` / `train`) and out/arch.json.
+// model, accepted by `detforge eval` / `train`), out/arch.json and out/teacher.json (params,
+// backbone MACs).
 DETFORGE_API void run_etp_sample(const EtpSampleArgs& args);
 
 }  // namespace detforge::nas

@@ -83,6 +83,8 @@ TEST(EtpCli, TrainSampleEval) {
               (teacher / "arch.json").string() + " --batches 0 --out " + (dir / "t2").string());
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(slurp(dir / "t2" / "arch.json"), slurp(teacher / "arch.json"));
+  // Without BN recalibration the same teacher keeps the supernet's running statistics.
+  EXPECT_NE(slurp(dir / "t2" / "model.safetensors"), slurp(teacher / "model.safetensors"));
   r = run_cli("eval --config " + (teacher / "config.json").string() + " --weights " +
               (teacher / "model.safetensors").string());
   EXPECT_EQ(r.rc, 0) << r.out;

@@ -119,6 +119,19 @@ TEST(EtpCli, ResumeEqualsUninterrupted) {
   fs::remove_all(dir);
 }
 
+TEST(EtpCli, PlainTrainTrainsTheLargestSubnet) {
+  const fs::path dir = scratch("etp_cli_plain");
+  make_dataset(dir, "train", 2);
+  make_dataset(dir, "val", 1);
+  json c = etp_config(dir, 1);
+  c.erase("etp");
+  const fs::path cfg = write_json(dir / "plain.json", c);
+  CliRun r = run_cli("train --config " + cfg.string() + " --out " + (dir / "o").string());
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(fs::exists(dir / "o" / "model.safetensors"));
+  fs::remove_all(dir);
+}
+
 TEST(EtpCli, ErrorsNameKeyPaths) {
   const fs::path dir = scratch("etp_cli_err");
   make_dataset(dir, "train", 2);

@@ -6,7 +6,9 @@
 #include <cmath>
 
 #include "autograd/grad_mode.h"
+#include "detection/backbone.h"
 #include "detection/detector.h"
+#include "detection/static_resnet_backbone.h"
 #include "nas/etp_detector.h"
 #include "nas/etp_train.h"
 #include "tensor/error.h"
@@ -274,4 +276,28 @@ TEST(EtpIps, StepTrainsAndDistills) {
     with_grad += p.grad().defined() ? 1 : 0;
   }
   EXPECT_GT(with_grad, total / 2);
+}
+
+TEST(StaticResNetBackbone, JsonRoundTripAndKeyPathErrors) {
+  auto det = build();
+  json m = det->static_model_json(det->smallest());
+  const json bj = m.at("backbone");
+  auto b = detection::build_backbone(bj, "model.backbone");
+  EXPECT_EQ(b->feature_channels().size(), 4u);
+  EXPECT_EQ(b->feature_channels()[0], bj["stages"][0].back()["out"].get<int64_t>());
+  auto expect_err = [](json j, const std::string& needle) {
+    expect_config_error([&] { detection::build_backbone(j, "model.backbone"); }, needle);
+  };
+  json j = bj;
+  j["stages"][1][0]["in"] = 3;
+  expect_err(j, "model.backbone.stages[1][0].in");
+  j = bj;
+  j["stages"][2][0].erase("out");
+  expect_err(j, "model.backbone.stages[2][0].out");
+  j = bj;
+  j["stages"].erase(3);
+  expect_err(j, "model.backbone.stages");
+  j = bj;
+  j["stem"]["kind"] = "deep";
+  expect_err(j, "model.backbone.stem.kind");
 }

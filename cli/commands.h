@@ -13,4 +13,5 @@ void add_eval_det(CLI::App& app);
 void add_visualize(CLI::App& app);
 void add_kd(CLI::App& app);
 void add_distill(CLI::App& app);
+void add_etp(CLI::App& app);
 }  // namespace detforge::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   detforge::cli::add_visualize(app);
   detforge::cli::add_kd(app);
   detforge::cli::add_distill(app);
+  detforge::cli::add_etp(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

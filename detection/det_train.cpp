@@ -222,7 +222,9 @@ void run_det_training(const DetTrainArgs& a, const DetTrainHooks& hooks) {
     const double lr = sched.current_lrs()[0];
     opt->zero_grad();
     LossMap losses;
-    if (hooks.losses) {
+    if (hooks.step) {
+      losses = hooks.step(*det, *batch, it, total);
+    } else if (hooks.losses) {
       const int64_t iter = it + 1;
       losses = hooks.losses(*det, *batch, iter, [&](json ev) {
         ev["iter"] = iter;
@@ -234,7 +236,7 @@ void run_det_training(const DetTrainArgs& a, const DetTrainHooks& hooks) {
       losses = det->forward_train(batch->images, batch->image_sizes, batch->targets);
     }
     Tensor loss = total_loss(losses);
-    loss.backward();
+    if (!hooks.step) loss.backward();
     if (c.clip_grad_norm > 0) nn::clip_grad_norm_(trained->parameters(), c.clip_grad_norm);
     opt->step();
     sched.step();
@@ -242,10 +244,9 @@ void run_det_training(const DetTrainArgs& a, const DetTrainHooks& hooks) {
     const double lv = loss.item();
     DF_CHECK(std::isfinite(lv), ConfigError, "[", who, "] iteration ", it + 1, ": loss is ", lv);
     json rec{{"iter", it + 1}, {"epoch", epoch}, {"loss", lv}};
-    if (names.empty()) {
-      names.push_back("loss");
-      for (const auto& [n, t] : losses) names.push_back(n);
-    }
+    if (names.empty()) names.push_back("loss");
+    for (const auto& [n, t] : losses)  // terms may appear later (etp train: after phase 0)
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
     win["loss"] += lv;
     for (const auto& [n, t] : losses) {
       const double v = t.item();

@@ -52,8 +52,10 @@ struct DetTrainConfig {
   std::string device = "cpu";  // cpu | cuda | cuda:N (train.device)
 };
 
-// ConfigError "[train] <key path>: expected ..." for a malformed config.
-DETFORGE_API DetTrainConfig parse_det_train_config(const nlohmann::json& j);
+// ConfigError "[train] <key path>: expected ..." for a malformed config. extra_sections: further
+// top-level keys allowed (parsed by whoever runs the loop, e.g. "etp" for `detforge etp train`).
+DETFORGE_API DetTrainConfig parse_det_train_config(
+    const nlohmann::json& j, const std::vector<std::string>& extra_sections = {});
 
 // A loader config for a split: train (shuffle, flip, multi-scale) or eval (test_size, in order).
 DETFORGE_API data::DetLoaderConfig det_loader_config(const DetTrainConfig& c, bool train,
@@ -79,7 +81,7 @@ struct DetTrainArgs {
 };
 
 // Extension points for trainers built on this loop (the teacher-student trainer,
-// kd/distill_train.h). Every member is optional.
+// kd/distill_train.h; the elastic teacher pool, nas/etp_train.h). Every member is optional.
 struct DetTrainHooks {
   std::string who = "train";  // error / log prefix
   // The det-train part of the raw config (extra top-level keys validated and removed).
@@ -93,6 +95,12 @@ struct DetTrainHooks {
   std::function<LossMap(Detector& det, const data::DetBatch& batch, int64_t iter,
                         const std::function<void(nlohmann::json)>& event)>
       losses;
+  // One iteration's forward AND backward passes (gradients accumulate; the loop zeroes them before
+  // and clips + steps after), returning the losses to log (not backpropagated again). Replaces
+  // `losses` + the loop's backward, for trainers that run several passes per step (etp train's
+  // sandwich of subnets). iter: 0-based; total: the run's iterations.
+  std::function<LossMap(Detector& det, const data::DetBatch& batch, int64_t iter, int64_t total)>
+      step;
   // Extra fields of each iteration's log record (e.g. timings).
   std::function<void(nlohmann::json& record)> annotate;
   // The hook's own state, saved in checkpoints ("hooks" of state.json) and restored on resume.

@@ -43,10 +43,13 @@ DetSplitConfig parse_split(const nn::JsonReader& d, const std::string& key, cons
 
 }  // namespace
 
-DetTrainConfig parse_det_train_config(const json& j) {
+DetTrainConfig parse_det_train_config(const json& j, const std::vector<std::string>& extra) {
   DetTrainConfig c;
   c.raw = j;
-  nn::JsonReader r(j, "", kWho);
+  json base = j;
+  if (base.is_object())
+    for (const auto& k : extra) base.erase(k);  // parsed by the caller
+  nn::JsonReader r(base, "", kWho);
   r.allow({"data", "model", "optim", "train"});
   if (!r.has("model")) r.fail("model", "an object with a \"type\"");
   c.model = r.get_object("model");

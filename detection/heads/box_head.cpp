@@ -16,8 +16,10 @@ TwoMLPHead::TwoMLPHead(int64_t in, int64_t rep) {
 Tensor TwoMLPHead::forward(const Tensor& x) {
   DF_CHECK(x.dim() >= 2, ShapeError, "[detection.TwoMLPHead] input ", shape_str(x.shape()),
            " must be [K, ...]");
-  int64_t in = child<nn::Linear>("fc6").in_features();
   Tensor f = x.flatten(1);
+  // fc6 may be an elastic layer (nas/etp_detector.h), which checks its own input.
+  const auto* fc6 = dynamic_cast<const nn::Linear*>(&child("fc6"));
+  const int64_t in = fc6 ? fc6->in_features() : f.size(1);
   DF_CHECK(f.size(1) == in, ShapeError, "[detection.TwoMLPHead] input ", shape_str(x.shape()),
            " flattens to ", f.size(1), " features, fc6 expects ", in);
   return relu(child("fc7").forward(relu(child("fc6").forward(f))));

@@ -108,6 +108,29 @@ TEST(TrainDetCli, ConfigErrorExitsWithKeyPath) {
   EXPECT_NE(r.out.find("model.type"), std::string::npos) << r.out;
 }
 
+// The committed recipes (configs/det_*.json, docs/results/det-fmnist.md) parse and build, with
+// the strides their heads need.
+TEST(TrainDetConfig, CommittedConfigsParseAndBuild) {
+  const fs::path root = fs::path(DETFORGE_FIXTURE_DIR) / ".." / "..";
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(root / "configs")) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("det_", 0) != 0 || e.path().extension() != ".json") continue;
+    ++n;
+    SCOPED_TRACE(name);
+    const json c = json::parse(detforge::test::read_file(e.path()));
+    EXPECT_NO_THROW({
+      const auto tc = detforge::detection::parse_det_train_config(c);
+      EXPECT_GT(tc.iterations, 0);
+      json model = tc.model;
+      if (model["backbone"]["type"] == "resnet50") model["backbone"]["type"] = "resnet18";  // speed
+      auto det = detforge::detection::build_detector(model);
+      EXPECT_EQ(det->num_classes(), 10);
+    });
+  }
+  EXPECT_GE(n, 4);
+}
+
 TEST(TrainDetCli, SetOverridesConfigValues) {
   DetData d("set");
   const fs::path cfg = write_json(d.dir / "c.json", toy_config(d.dir, 50));

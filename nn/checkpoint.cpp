@@ -47,7 +47,8 @@ void apply_json_overrides(json& j, const std::vector<std::string>& sets, const s
       if (node->is_array()) {
         if (key.find_first_not_of("0123456789") != std::string::npos)
           fail(str_cat(done, " is an array: expected an index, got '", key, "'"));
-        const size_t i = std::stoul(key);
+        // Compared as text first: stoul would throw a non-detforge error on a huge index.
+        const size_t i = key.size() > 9 ? node->size() : std::stoul(key);
         if (i >= node->size())
           fail(str_cat(done, "[", key, "]: index out of range (size ", node->size(), ")"));
         node = &(*node)[i];

@@ -22,8 +22,7 @@ struct EvalArgs {
 };
 
 void run_eval(const EvalArgs& a) {
-  nlohmann::json cfg = nn::read_json_file(a.config, "eval");
-  nn::apply_json_overrides(cfg, a.sets, "eval");
+  const nlohmann::json cfg = nn::load_run_config(a.config, nullptr, a.sets, "eval");
   const detection::DetTrainConfig c = detection::parse_det_train_config(cfg);
   const detection::DetSplitConfig& split = a.split == "train" ? c.train : c.val;
   if (!split.defined()) throw ConfigError(str_cat("[eval] data.", a.split, ": not in the config"));

@@ -296,15 +296,11 @@ void run(const Args& a) {
       throw ConfigError(
           str_cat("[", kWho, "] ", a.resume, "/state.json: not a train-cls checkpoint"));
   }
-  json cfg_json;
-  if (!a.config.empty())
-    cfg_json = nn::read_json_file(a.config, kWho);
-  else if (!state.is_null())
-    cfg_json = state["config"];
-  else
-    throw ConfigError(str_cat("[", kWho, "] --config is required (or --resume a checkpoint)"));
-  if (a.epochs > 0) cfg_json["epochs"] = a.epochs;
-  nn::apply_json_overrides(cfg_json, a.sets, kWho);
+  // --epochs is the first override, so a later --set epochs=N still wins.
+  std::vector<std::string> sets;
+  if (a.epochs > 0) sets.push_back(str_cat("epochs=", a.epochs));
+  sets.insert(sets.end(), a.sets.begin(), a.sets.end());
+  json cfg_json = nn::load_run_config(a.config, state, sets, kWho);
   Config c = parse_config(cfg_json);
 
   manual_seed(c.seed);

@@ -78,14 +78,7 @@ void run_det_training(const DetTrainArgs& a, const DetTrainHooks& hooks) {
     if (!state.contains("config") || !state.contains("iter"))
       throw ConfigError(str_cat("[", who, "] ", a.resume, "/state.json: not a train checkpoint"));
   }
-  json cfg_json;
-  if (!a.config.empty())
-    cfg_json = nn::read_json_file(a.config, who);
-  else if (!state.is_null())
-    cfg_json = state["config"];
-  else
-    throw ConfigError(str_cat("[", who, "] --config is required (or --resume a checkpoint)"));
-  nn::apply_json_overrides(cfg_json, a.sets, who);
+  const json cfg_json = nn::load_run_config(a.config, state, a.sets, who);
   const DetTrainConfig c =
       parse_det_train_config(hooks.det_config ? hooks.det_config(cfg_json) : cfg_json);
 #ifdef _OPENMP

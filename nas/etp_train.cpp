@@ -234,8 +234,7 @@ void run_etp_training(const detection::DetTrainArgs& args) {
 
 void run_etp_sample(const EtpSampleArgs& a) {
   if (a.config.empty()) throw ConfigError("[etp] --config is required");
-  json cfg = nn::read_json_file(a.config, kWho);
-  nn::apply_json_overrides(cfg, a.sets, kWho);
+  const json cfg = nn::load_run_config(a.config, nullptr, a.sets, kWho);
   const detection::DetTrainConfig c = detection::parse_det_train_config(cfg, {"etp"});
   const EtpTrainOptions opt =
       etp_options_from_json(cfg.contains("etp") ? cfg.at("etp") : json::object());

@@ -66,6 +66,19 @@ void apply_json_overrides(json& j, const std::vector<std::string>& sets, const s
   j = std::move(result);
 }
 
+json load_run_config(const std::string& config_path, const json& resume_state,
+                     const std::vector<std::string>& sets, const std::string& who) {
+  json cfg;
+  if (!config_path.empty())
+    cfg = read_json_file(config_path, who);
+  else if (!resume_state.is_null())
+    cfg = resume_state.at("config");
+  else
+    throw ConfigError(str_cat("[", who, "] --config is required (or --resume a checkpoint)"));
+  apply_json_overrides(cfg, sets, who);
+  return cfg;
+}
+
 void write_json_file(const std::string& path, const json& j, const std::string& who) {
   const std::string tmp = path + ".tmp";
   {

@@ -20,6 +20,13 @@ DETFORGE_API nlohmann::json read_json_file(const std::string& path, const std::s
 // existing array. ConfigError "[who] --set 'a.b=1': ..." names the override and the bad key.
 DETFORGE_API void apply_json_overrides(nlohmann::json& j, const std::vector<std::string>& sets,
                                        const std::string& who);
+// A run's config: the JSON file `config_path` when given, else `resume_state["config"]` (a
+// checkpoint's state.json; null when not resuming), then `sets` applied. ConfigError "[who]
+// --config is required (or --resume a checkpoint)" when there is neither.
+DETFORGE_API nlohmann::json load_run_config(const std::string& config_path,
+                                            const nlohmann::json& resume_state,
+                                            const std::vector<std::string>& sets,
+                                            const std::string& who);
 // Writes j (indented) to path + ".tmp", then renames it over path.
 DETFORGE_API void write_json_file(const std::string& path, const nlohmann::json& j,
                                   const std::string& who);

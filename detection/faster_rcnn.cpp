@@ -36,6 +36,18 @@ std::vector<std::vector<double>> get_nested(const nn::JsonReader& r, const nlohm
   return out;
 }
 
+// The matcher + balanced-sampler keys the RPN and the RoI heads share (same names and rules).
+template <typename Config>
+void parse_matcher_sampler(const nn::JsonReader& r, Config& c) {
+  c.fg_iou_thresh = r.get_double("fg_iou_thresh", c.fg_iou_thresh, 0);
+  c.bg_iou_thresh = r.get_double("bg_iou_thresh", c.bg_iou_thresh, 0);
+  if (c.bg_iou_thresh > c.fg_iou_thresh)
+    r.fail("bg_iou_thresh", str_cat("a number <= fg_iou_thresh (", c.fg_iou_thresh, ")"));
+  c.batch_size_per_image = r.get_int("batch_size_per_image", c.batch_size_per_image, 1);
+  c.positive_fraction = r.get_double("positive_fraction", c.positive_fraction, 0);
+  if (c.positive_fraction > 1) r.fail("positive_fraction", "a number in [0, 1]");
+}
+
 }  // namespace
 
 NeckConfig parse_two_stage_neck(const nlohmann::json& model, const std::string& path) {
@@ -74,13 +86,7 @@ RpnConfig parse_rpn_config(const nlohmann::json& model, const std::string& path)
   c.post_nms_top_n_train = r.get_int("post_nms_top_n_train", c.post_nms_top_n_train, 1);
   c.post_nms_top_n_test = r.get_int("post_nms_top_n_test", c.post_nms_top_n_test, 1);
   c.nms_thresh = r.get_double("nms_thresh", c.nms_thresh, 0);
-  c.fg_iou_thresh = r.get_double("fg_iou_thresh", c.fg_iou_thresh, 0);
-  c.bg_iou_thresh = r.get_double("bg_iou_thresh", c.bg_iou_thresh, 0);
-  if (c.bg_iou_thresh > c.fg_iou_thresh)
-    r.fail("bg_iou_thresh", str_cat("a number <= fg_iou_thresh (", c.fg_iou_thresh, ")"));
-  c.batch_size_per_image = r.get_int("batch_size_per_image", c.batch_size_per_image, 1);
-  c.positive_fraction = r.get_double("positive_fraction", c.positive_fraction, 0);
-  if (c.positive_fraction > 1) r.fail("positive_fraction", "a number in [0, 1]");
+  parse_matcher_sampler(r, c);
   c.score_thresh = r.get_double("score_thresh", c.score_thresh);
   c.min_size = r.get_double("min_size", c.min_size, 0);
   c.smooth_l1_beta = r.get_double("smooth_l1_beta", c.smooth_l1_beta, 0);
@@ -93,13 +99,7 @@ RoIHeadsConfig parse_roi_heads_config(const nn::JsonReader& r) {
   c.roi_size = r.get_int("roi_size", c.roi_size, 1);
   c.sampling_ratio = r.get_int("sampling_ratio", c.sampling_ratio, 0);
   c.representation_size = r.get_int("representation_size", c.representation_size, 1);
-  c.fg_iou_thresh = r.get_double("fg_iou_thresh", c.fg_iou_thresh, 0);
-  c.bg_iou_thresh = r.get_double("bg_iou_thresh", c.bg_iou_thresh, 0);
-  if (c.bg_iou_thresh > c.fg_iou_thresh)
-    r.fail("bg_iou_thresh", str_cat("a number <= fg_iou_thresh (", c.fg_iou_thresh, ")"));
-  c.batch_size_per_image = r.get_int("batch_size_per_image", c.batch_size_per_image, 1);
-  c.positive_fraction = r.get_double("positive_fraction", c.positive_fraction, 0);
-  if (c.positive_fraction > 1) r.fail("positive_fraction", "a number in [0, 1]");
+  parse_matcher_sampler(r, c);
   auto w =
       r.get_double_list("bbox_reg_weights", {c.bbox_reg_weights.begin(), c.bbox_reg_weights.end()});
   if (w.size() != 4) r.fail("bbox_reg_weights", "4 numbers");

@@ -14,4 +14,5 @@ void add_visualize(CLI::App& app);
 void add_kd(CLI::App& app);
 void add_distill(CLI::App& app);
 void add_etp(CLI::App& app);
+void add_search(CLI::App& app);
 }  // namespace detforge::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   detforge::cli::add_kd(app);
   detforge::cli::add_distill(app);
   detforge::cli::add_etp(app);
+  detforge::cli::add_search(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -123,6 +123,7 @@ void run_det_training(const DetTrainArgs& a, const DetTrainHooks& hooks) {
   base.nesterov = c.nesterov && c.momentum > 0;
   base.beta1 = c.beta1;
   base.beta2 = c.beta2;
+  base.bn_sparsity_lambda = c.bn_sparsity;
   std::vector<nn::ParamGroup> groups;
   for (auto& g : nn::split_decay_groups(trained->named_parameters(), base))
     if (!g.params.empty()) groups.push_back(std::move(g));
@@ -149,6 +150,11 @@ void run_det_training(const DetTrainArgs& a, const DetTrainHooks& hooks) {
     std::printf("resumed from %s at iteration %lld\n", a.resume.c_str(),
                 static_cast<long long>(start));
   } else {
+    if (!c.init_weights.empty()) {
+      DF_CHECK(fs::exists(c.init_weights), ConfigError, "[", who, "] train.init_weights: '",
+               c.init_weights, "' does not exist");
+      nn::load_module(*det, c.init_weights);
+    }
     std::ofstream(log_path, std::ios::trunc);
   }
   nn::write_json_file((out / "config.json").string(), cfg_json, who);

@@ -44,12 +44,19 @@ struct DetTrainConfig {
   std::vector<int64_t> milestones;  // iterations
   double gamma = 0.1, eta_min = 0;
   double clip_grad_norm = 0;
+  // optim.bn_sparsity: network slimming's L1 subgradient lambda * sign(gamma) on every norm-layer
+  // gamma (Joint-DetNAS trains students with 1e-5); 0 = off.
+  double bn_sparsity = 0;
   // train
   int64_t iterations = 0, epochs = 0;  // exactly one of them
   int64_t log_every = 20, checkpoint_every = 0, eval_every = 0, keep_checkpoints = 3;
   uint64_t seed = 0;
   int64_t threads = 0;         // 0: OpenMP's default
   std::string device = "cpu";  // cpu | cuda | cuda:N (train.device)
+  // train.init_weights: a .safetensors state dict of this detector loaded (strictly) before the
+  // first iteration (fine-tuning, inherited weights); not read on --resume (the checkpoint has
+  // them).
+  std::string init_weights;
 };
 
 // ConfigError "[train] <key path>: expected ..." for a malformed config. extra_sections: further

@@ -86,7 +86,7 @@ DetTrainConfig parse_det_train_config(const json& j, const std::vector<std::stri
   {
     nn::JsonReader o(r.get_object("optim"), "optim", kWho);
     o.allow({"type", "lr", "momentum", "nesterov", "weight_decay", "betas", "warmup_iters",
-             "warmup_factor", "warmup", "schedule", "clip_grad_norm"});
+             "warmup_factor", "warmup", "schedule", "clip_grad_norm", "bn_sparsity"});
     c.opt_type = o.get_string("type", "sgd", {"sgd", "adamw"});
     c.lr = o.get_double("lr", c.opt_type == "sgd" ? 0.02 : 1e-4, 0);
     c.momentum = o.get_double("momentum", 0.9, 0);
@@ -100,6 +100,7 @@ DetTrainConfig parse_det_train_config(const json& j, const std::vector<std::stri
     c.warmup_factor = o.get_double("warmup_factor", 0.001, 0);
     c.warmup_mode = o.get_string("warmup", "linear", {"linear", "constant", "exp"});
     c.clip_grad_norm = o.get_double("clip_grad_norm", 0, 0);
+    c.bn_sparsity = o.get_double("bn_sparsity", 0, 0);
     nn::JsonReader s(o.get_object("schedule"), "optim.schedule", kWho);
     s.allow({"type", "milestones", "gamma", "eta_min"});
     c.sched_type = s.get_string("type", "multistep", {"multistep", "cosine", "constant"});
@@ -110,7 +111,7 @@ DetTrainConfig parse_det_train_config(const json& j, const std::vector<std::stri
   {
     nn::JsonReader t(r.get_object("train"), "train", kWho);
     t.allow({"iterations", "epochs", "log_every", "checkpoint_every", "eval_every",
-             "keep_checkpoints", "seed", "threads", "device"});
+             "keep_checkpoints", "seed", "threads", "device", "init_weights"});
     if (t.has("iterations") == t.has("epochs"))
       t.fail("iterations", "exactly one of \"iterations\" and \"epochs\"");
     c.iterations = t.get_int("iterations", 0, 1);
@@ -122,6 +123,7 @@ DetTrainConfig parse_det_train_config(const json& j, const std::vector<std::stri
     c.seed = static_cast<uint64_t>(t.get_int("seed", 0, 0));
     c.threads = t.get_int("threads", 0, 0);
     c.device = t.get_string("device", "cpu");
+    c.init_weights = t.get_string("init_weights", "");
     try {
       Device::parse(c.device);
     } catch (const Error&) {

@@ -107,9 +107,12 @@ json load_checkpoint(const std::string& dir, Module& model, Optimizer& optimizer
   return state;
 }
 
-void prune_checkpoints(const std::string& out, const std::string& prefix, int keep) {
-  if (keep <= 0 || !fs::is_directory(out)) return;
+namespace {
+// The directories <out>/<prefix><N>, sorted by N.
+std::vector<std::pair<long long, fs::path>> checkpoint_dirs(const std::string& out,
+                                                            const std::string& prefix) {
   std::vector<std::pair<long long, fs::path>> found;
+  if (!fs::is_directory(out)) return found;
   for (const auto& e : fs::directory_iterator(out)) {
     const std::string name = e.path().filename().string();
     if (!e.is_directory() || name.rfind(prefix, 0) != 0) continue;
@@ -118,7 +121,21 @@ void prune_checkpoints(const std::string& out, const std::string& prefix, int ke
     found.push_back({std::stoll(num), e.path()});
   }
   std::sort(found.begin(), found.end());
+  return found;
+}
+}  // namespace
+
+void prune_checkpoints(const std::string& out, const std::string& prefix, int keep) {
+  if (keep <= 0) return;
+  const auto found = checkpoint_dirs(out, prefix);
   for (size_t i = 0; i + keep < found.size(); ++i) fs::remove_all(found[i].second);
+}
+
+std::string latest_checkpoint(const std::string& out, const std::string& prefix) {
+  const auto found = checkpoint_dirs(out, prefix);
+  for (auto it = found.rbegin(); it != found.rend(); ++it)
+    if (fs::exists(it->second / "state.json")) return it->second.string();
+  return "";
 }
 
 json default_rng_state() {

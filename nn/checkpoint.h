@@ -39,6 +39,9 @@ DETFORGE_API nlohmann::json load_checkpoint(const std::string& dir, Module& mode
                                             Optimizer& optimizer, const std::string& who);
 // Removes all but the newest `keep` directories <out>/<prefix><N> (by N); keep <= 0 keeps all.
 DETFORGE_API void prune_checkpoints(const std::string& out, const std::string& prefix, int keep);
+// The newest <out>/<prefix><N> holding a state.json (a complete checkpoint: save_checkpoint writes
+// state.json last); "" when there is none.
+DETFORGE_API std::string latest_checkpoint(const std::string& out, const std::string& prefix);
 
 // The default generator's {seed, offset} and its restore.
 DETFORGE_API nlohmann::json default_rng_state();

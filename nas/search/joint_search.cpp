@@ -36,13 +36,23 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// A config given inline or as a file path.
+// A config given inline or as a file path, with the section's "overrides" (a JSON merge patch,
+// RFC 7386) applied: `--set base.overrides.train.iterations=100` shortens a referenced config.
 json config_value(const nn::JsonReader& r, const json& j, const std::string& key) {
   if (!j.contains(key)) r.fail(key, "a config object or a JSON file path");
   const json& v = j.at(key);
-  if (v.is_string()) return nn::read_json_file(v.get<std::string>(), kWho);
-  if (!v.is_object()) r.fail(key, "a config object or a JSON file path");
-  return v;
+  json out;
+  if (v.is_string())
+    out = nn::read_json_file(v.get<std::string>(), kWho);
+  else if (v.is_object())
+    out = v;
+  else
+    r.fail(key, "a config object or a JSON file path");
+  if (j.contains("overrides")) {
+    if (!j.at("overrides").is_object()) r.fail("overrides", "an object (a JSON merge patch)");
+    out.merge_patch(j.at("overrides"));
+  }
+  return out;
 }
 
 data::ResizeSize parse_resolution(const json& v, const nn::JsonReader& r, const std::string& key) {
@@ -65,7 +75,7 @@ JointSearchConfig parse_joint_search_config(const json& j) {
   r.allow({"base", "etp", "search", "fast_eval"});
   {
     nn::JsonReader b(r.get_object("base"), "base", kWho);
-    b.allow({"config", "weights"});
+    b.allow({"config", "weights", "overrides"});
     c.base_config = config_value(b, j.at("base"), "config");
     c.base_weights = b.get_string("weights", "");
     DF_CHECK(c.base_config.contains("model"), ConfigError, "[", kWho,
@@ -76,7 +86,7 @@ JointSearchConfig parse_joint_search_config(const json& j) {
   }
   {
     nn::JsonReader e(r.get_object("etp"), "etp", kWho);
-    e.allow({"config", "weights"});
+    e.allow({"config", "weights", "overrides"});
     c.etp_config = config_value(e, j.at("etp"), "config");
     c.etp_weights = e.get_string("weights", "");
     DF_CHECK(c.etp_config.contains("model") &&
@@ -206,6 +216,7 @@ class JointSearch {
   void cleanup();
   void candidate(int64_t iter);
   void finish();
+  void record_history(int64_t iter);  // the best pair after iteration iter (capacity.png)
   json entry_record(const Student& s, const std::string& weights, const json& teacher_arch,
                     const json& history, const Eval& e) const;
 
@@ -338,6 +349,18 @@ json JointSearch::entry_record(const Student& s, const std::string& weights,
           {"params", e.params},      {"results", e.results}};
 }
 
+void JointSearch::record_history(int64_t iter) {
+  const SearchEntry& best = topk_.best();
+  const json& r = best.record;
+  const json teacher_info = nn::read_json_file(teacher(r.at("teacher")) + "/teacher.json", kWho);
+  history_.push_back({{"iteration", iter},
+                      {"best_score", best.score},
+                      {"best_id", best.id},
+                      {"macs", r.at("macs")},
+                      {"backbone_macs", r.at("backbone_macs")},
+                      {"teacher_backbone_macs", teacher_info.at("backbone_macs")}});
+}
+
 void JointSearch::save_state() {
   json st{{"version", 1},      {"next_iteration", next_iter_}, {"since_best", since_best_},
           {"seed", c_.seed},   {"base_macs", base_macs_},      {"topk", topk_.to_json()},
@@ -409,13 +432,7 @@ void JointSearch::load_or_start() {
   line.erase("model");
   std::ofstream(path("candidates.jsonl"), std::ios::trunc) << line.dump() << "\n";
   next_iter_ = 1;
-  history_.push_back(
-      {{"iteration", 0},
-       {"best_score", e.score},
-       {"best_id", 0},
-       {"macs", e.macs},
-       {"teacher_backbone_macs",
-        nn::read_json_file(teacher(largest) + "/teacher.json", kWho).at("backbone_macs")}});
+  record_history(0);
   save_state();
   std::printf("[search] base: AP %.4f at %lldx%lld, %s MACs (backbone + FPN), score %.4f\n", e.ap,
               static_cast<long long>(e.res.short_side), static_cast<long long>(e.res.long_side),
@@ -526,14 +543,7 @@ void JointSearch::candidate(int64_t iter) {
   line["depths"] = student_depths(s.model);
   std::ofstream(path("candidates.jsonl"), std::ios::app) << line.dump() << "\n";
   const SearchEntry& best = topk_.best();
-  history_.push_back(
-      {{"iteration", iter},
-       {"best_score", best.score},
-       {"best_id", best.id},
-       {"macs", best.record.at("macs")},
-       {"teacher_backbone_macs",
-        nn::read_json_file(teacher(best.record.at("teacher")) + "/teacher.json", kWho)
-            .at("backbone_macs")}});
+  record_history(iter);
   stages_["candidates_s"] = stages_.value("candidates_s", 0.0) + total_s;
   stages_["candidate_train_s"] = stages_.value("candidate_train_s", 0.0) + train_s;
   stages_["candidate_eval_s"] = stages_.value("candidate_eval_s", 0.0) + eval_s;

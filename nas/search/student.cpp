@@ -1,7 +1,14 @@
 #include "nas/search/student.h"
 
+#include <cstdio>
+#include <filesystem>
+
 #include "detection/backbone.h"
+#include "detection/det_train.h"
+#include "detection/faster_rcnn.h"
 #include "detection/static_resnet_backbone.h"
+#include "nas/profiler/flops.h"
+#include "nn/checkpoint.h"
 #include "nn/resnet.h"
 #include "nn/sequential.h"
 #include "nn/serialization.h"
@@ -106,6 +113,63 @@ std::vector<int64_t> student_depths(const json& model) {
   for (const auto& st : model.at("backbone").at("stages"))
     d.push_back(static_cast<int64_t>(st.size()));
   return d;
+}
+
+}  // namespace detforge::nas
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace detforge::nas {
+
+void run_morph_student(const MorphStudentArgs& a) {
+  DF_CHECK(!a.config.empty() && !a.weights.empty(), ConfigError,
+           "[search] morph: --config and --weights are required");
+  DF_CHECK(!a.actions.empty(), ConfigError, "[search] morph: at least one --action");
+  json cfg = nn::read_json_file(a.config, "search");
+  DF_CHECK(cfg.contains("model"), ConfigError, "[search] ", a.config, ": no \"model\"");
+  cfg["model"] = student_model_json(cfg.at("model"), "model");
+  const detection::DetTrainConfig c = detection::parse_det_train_config(cfg);
+  Student s = load_student(cfg.at("model"), a.weights);
+  auto macs = [&](Student& st) {
+    auto& det = dynamic_cast<detection::TwoStageDetector&>(*st.detector);
+    return profile_cost(det, {1, 3, c.test_size.short_side, c.test_size.long_side},
+                        [&](const Tensor& x) { det.extract_features(x); })
+        .macs;
+  };
+  json info{{"params_before", s.detector->num_parameters()},
+            {"macs_before", macs(s)},
+            {"records", json::array()}};
+  for (size_t i = 0; i < a.actions.size(); ++i) {
+    json j;
+    try {
+      j = json::parse(a.actions[i]);
+    } catch (const json::exception&) {
+      throw ConfigError(str_cat("[search] --action #", i + 1, ": invalid JSON: ", a.actions[i]));
+    }
+    json rec;
+    s = evolve_student(s, MorphAction::from_json(j), &rec);
+    info["records"].push_back(rec);
+  }
+  info["params_after"] = s.detector->num_parameters();
+  info["macs_after"] = macs(s);
+  info["macs_input"] = {c.test_size.short_side, c.test_size.long_side};
+  fs::create_directories(a.out);
+  const fs::path out(a.out);
+  nn::save_state_dict(*s.detector, (out / "model.safetensors").string());
+  cfg["model"] = s.model;
+  nn::write_json_file((out / "config.json").string(), cfg, "search");
+  nn::write_json_file((out / "morph.json").string(), info, "search");
+  std::printf("morphed: %lld -> %lld parameters, %s -> %s MACs (backbone + FPN at %lldx%lld)\n",
+              static_cast<long long>(info["params_before"].get<int64_t>()),
+              static_cast<long long>(info["params_after"].get<int64_t>()),
+              human_count(info["macs_before"].get<double>()).c_str(),
+              human_count(info["macs_after"].get<double>()).c_str(),
+              static_cast<long long>(c.test_size.short_side),
+              static_cast<long long>(c.test_size.long_side));
+  std::printf("model %s\nconfig %s\n", (out / "model.safetensors").string().c_str(),
+              (out / "config.json").string().c_str());
+  std::fflush(stdout);
 }
 
 }  // namespace detforge::nas

@@ -39,3 +39,20 @@ DETFORGE_API Student evolve_student(const Student& s, const MorphAction& action,
 DETFORGE_API std::vector<int64_t> student_depths(const nlohmann::json& model);
 
 }  // namespace detforge::nas
+
+namespace detforge::nas {
+
+struct MorphStudentArgs {
+  std::string config;   // a det-train config whose model is a student (see student_model_json)
+  std::string weights;  // its weights
+  std::vector<std::string> actions;  // MorphAction JSON strings, applied in order
+  std::string out = "morph_out";
+};
+
+// `detforge search morph`: applies actions to a trained student and writes out/model.safetensors,
+// out/config.json (the config with the morphed model, for eval / train --set
+// train.init_weights=...) and out/morph.json (the morphism records, params and MACs before and
+// after at the config's test_size).
+DETFORGE_API void run_morph_student(const MorphStudentArgs& args);
+
+}  // namespace detforge::nas

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "det_cli_util.h"
+#include "nas/search/joint_search.h"
 
 using namespace detcli;
 using nlohmann::json;
@@ -83,7 +84,9 @@ TEST(SearchJointCli, EndToEndOutputs) {
   const fs::path dir = scratch("search_e2e");
   make_dataset(dir, "train", 4);
   make_dataset(dir, "val", 2);
-  const fs::path cfg = write_json(dir / "search.json", search_config(dir, 4));
+  json c = search_config(dir, 4);
+  c["base"]["overrides"] = {{"train", {{"iterations", 2}}}};  // a merge patch over base.config
+  const fs::path cfg = write_json(dir / "search.json", c);
   const fs::path out = dir / "out";
   CliRun r = run_cli("search joint --config " + cfg.string() + " --out " + out.string());
   ASSERT_EQ(r.rc, 0) << r.out;
@@ -91,6 +94,7 @@ TEST(SearchJointCli, EndToEndOutputs) {
   EXPECT_NE(r.out.find("stage 2/3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("iteration 4/4"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("| base |"), std::string::npos) << r.out;
+  EXPECT_EQ(jsonl(out / "base" / "log.jsonl").back()["iter"], 2);
   const auto lines = jsonl(out / "candidates.jsonl");
   ASSERT_EQ(lines.size(), 5u);  // the base pair + 4 candidates
   EXPECT_EQ(lines[0]["kind"], "base");
@@ -232,5 +236,54 @@ TEST(SearchJointCli, ErrorsNameKeyPaths) {
               out.string());
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.out.find("different config"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+// The committed search configs (the demo, the COCO layout) parse with their referenced files.
+TEST(SearchJointConfig, CommittedConfigsParse) {
+  const fs::path root = fs::path(DETFORGE_FIXTURE_DIR) / ".." / "..";
+  const fs::path cwd = fs::current_path();
+  fs::current_path(root);  // config paths are relative to the repository root
+  for (const char* name : {"configs/search_fmnist_demo.json", "configs/search_coco_r50.json"}) {
+    SCOPED_TRACE(name);
+    EXPECT_NO_THROW({
+      const auto c = detforge::nas::parse_joint_search_config(json::parse(slurp(root / name)));
+      EXPECT_GT(c.iterations, 0);
+      EXPECT_EQ(c.base_config["model"]["backbone"]["type"], "static_resnet");
+      EXPECT_GE(c.resolutions.size(), 2u);
+    });
+  }
+  fs::current_path(cwd);
+}
+
+TEST(SearchMorphCli, PrunesATrainedStudent) {
+  const fs::path dir = scratch("search_morph");
+  make_dataset(dir, "train", 2);
+  make_dataset(dir, "val", 1);
+  json base = search_config(dir, 1)["base"]["config"];
+  base["model"]["backbone"] = {{"type", "resnet18"}};  // converted to static_resnet on the way
+  base["train"]["iterations"] = 1;
+  const fs::path cfg = write_json(dir / "base.json", base);
+  CliRun r = run_cli("train --config " + cfg.string() + " --out " + (dir / "b").string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  r = run_cli("search morph --config " + cfg.string() + " --weights " +
+              (dir / "b" / "model.safetensors").string() +
+              R"( --action '{"type": "channel_prune", "percent": 0.3}')" +
+              R"( --action '{"type": "layer_prune"}' --out )" + (dir / "m").string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const json info = json::parse(slurp(dir / "m" / "morph.json"));
+  EXPECT_LT(info["params_after"].get<int64_t>(), info["params_before"].get<int64_t>());
+  EXPECT_LT(info["macs_after"].get<int64_t>(), info["macs_before"].get<int64_t>());
+  EXPECT_EQ(info["records"].size(), 2u);
+  const json mc = json::parse(slurp(dir / "m" / "config.json"));
+  EXPECT_EQ(mc["model"]["backbone"]["type"], "static_resnet");
+  r = run_cli("eval --config " + (dir / "m" / "config.json").string() + " --weights " +
+              (dir / "m" / "model.safetensors").string());
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = run_cli("search morph --config " + cfg.string() + " --weights " +
+              (dir / "b" / "model.safetensors").string() +
+              R"( --action '{"type": "rearrange", "stage": 9}' --out )" + (dir / "x").string());
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.out.find("stage 9"), std::string::npos) << r.out;
   fs::remove_all(dir);
 }

@@ -261,3 +261,30 @@ TEST(TrainDetCli, TrainResumeEvalEndToEnd) {
     EXPECT_EQ(m[detforge::detection::CocoEvalSummary::keys()[i]].get<double>(), s[i]) << i;
   EXPECT_NE(re.out.find(detforge::detection::format_coco_summary(s)), std::string::npos);
 }
+
+TEST(TrainDetCli, InitWeightsAndBnSparsity) {
+  DetData d("init");
+  const fs::path cfg = write_json(d.dir / "c.json", toy_config(d.dir, 1));
+  CliRun r = run_cli("train --config " + cfg.string() + " --out " + (d.dir / "a").string());
+  ASSERT_EQ(r.rc, 0) << r.out;
+  // Starting from the trained weights: the first iteration's loss is the trained model's, not a
+  // fresh one's, so it differs from the first run's first loss.
+  r = run_cli("train --config " + cfg.string() + " --out " + (d.dir / "b").string() +
+              " --set train.init_weights=" + (d.dir / "a" / "model.safetensors").string() +
+              " --set optim.bn_sparsity=1e-5");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto first = [](const fs::path& p) {
+    const std::string s = detforge::test::read_file(p);
+    return json::parse(s.substr(0, s.find('\n')));
+  };
+  const json la = first(d.dir / "a" / "log.jsonl"), lb = first(d.dir / "b" / "log.jsonl");
+  EXPECT_NE(la["loss"].get<double>(), lb["loss"].get<double>());
+  r = run_cli("train --config " + cfg.string() + " --out " + (d.dir / "c").string() +
+              " --set train.init_weights=" + (d.dir / "missing.safetensors").string());
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.out.find("train.init_weights"), std::string::npos) << r.out;
+  r = run_cli("train --config " + cfg.string() + " --out " + (d.dir / "c").string() +
+              " --set optim.bn_sparsity=-1");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.out.find("optim.bn_sparsity"), std::string::npos) << r.out;
+}

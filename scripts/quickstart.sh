@@ -3,7 +3,7 @@
 # (FMNIST-Det, docs/data.md) and runs the Joint-DetNAS search end to end on it
 # (configs/search_fmnist_demo.json, docs/search_joint.md): trains the base detector and the
 # elastic teacher pool, hill-climbs student-teacher pairs and prints the summary table
-# (base vs searched: AP, AP50, MACs, params, latency, resolution). ~20 minutes on 2 CPU cores.
+# (base vs searched: AP, AP50, MACs, params, latency, resolution). ~17 minutes on 2 CPU cores after the build.
 #
 # Environment (all optional):
 #   QUICK=1        a 2-minute smoke run (short base / ETP trainings, 3 candidates of 10 iterations,

@@ -374,8 +374,9 @@ void JointSearch::cleanup() {
   for (const auto& e : topk_.entries()) keep_teachers.insert(e.record.at("teacher_key"));
   if (fs::exists(path("candidates")))
     for (const auto& d : fs::directory_iterator(path("candidates"))) {
-      const int64_t id = std::stoll(d.path().filename().string());
-      if (!topk_.contains(id)) fs::remove(d.path() / "model.safetensors");
+      const std::string name = d.path().filename().string();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      if (!topk_.contains(std::stoll(name))) fs::remove(d.path() / "model.safetensors");
       fs::remove(d.path() / "init.safetensors");
     }
   if (fs::exists(path("teachers")))
@@ -399,13 +400,23 @@ void JointSearch::load_or_start() {
     topk_ = TopKList::from_json(st.at("topk"));
     stages_ = st.at("stages");
     history_ = st.at("history");
-    // Drop the log lines of a candidate that finished after the last state write.
+    // Drop the log lines of a candidate that finished after the last state write, and a line
+    // cut short by the kill.
     std::vector<std::string> keep;
+    int64_t dropped = 0;
     std::ifstream in(path("candidates.jsonl"));
-    for (std::string line; std::getline(in, line);)
-      if (!line.empty() && json::parse(line).at("iteration").get<int64_t>() < next_iter_)
+    for (std::string line; std::getline(in, line);) {
+      if (line.empty()) continue;
+      const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j.contains("iteration") && j.at("iteration").get<int64_t>() < next_iter_)
         keep.push_back(line);
+      else
+        ++dropped;
+    }
     in.close();
+    if (dropped > 0)
+      std::printf("[search] dropped %lld candidates.jsonl line(s) written after the last state\n",
+                  static_cast<long long>(dropped));
     std::ofstream o(path("candidates.jsonl"), std::ios::trunc);
     for (const auto& l : keep) o << l << "\n";
     std::printf("[search] resuming at iteration %lld (best score %.4f, candidate %lld)\n",

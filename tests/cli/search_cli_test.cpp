@@ -122,10 +122,13 @@ TEST(SearchJointCli, EndToEndOutputs) {
               " --set train.iterations=1 --set train.checkpoint_every=0 --out " +
               (dir / "retrain").string());
   EXPECT_EQ(r.rc, 0) << r.out;
-  // Running again on a finished search resumes at the end: no new candidate.
+  // Running again on a finished search resumes at the end: no new candidate; a line cut short
+  // by a kill is dropped, not a parse error.
+  std::ofstream(out / "candidates.jsonl", std::ios::app) << R"({"id": 5, "itera)";
   r = run_cli("search joint --out " + out.string());
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("resuming at iteration 5"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("dropped 1 candidates.jsonl line"), std::string::npos) << r.out;
   EXPECT_EQ(jsonl(out / "candidates.jsonl").size(), 5u);
   fs::remove_all(dir);
 }

@@ -190,9 +190,8 @@ data::CocoDataset eval_subset(data::CocoDataset ds, int64_t n) {
 // The state of one search under out/.
 class JointSearch {
  public:
-  JointSearch(JointSearchConfig cfg, json raw, std::string out)
+  JointSearch(JointSearchConfig cfg, std::string out)
       : c_(std::move(cfg)),
-        raw_(std::move(raw)),
         out_(std::move(out)),
         base_(detection::parse_det_train_config(c_.base_config)) {}
 
@@ -221,7 +220,6 @@ class JointSearch {
                     const json& history, const Eval& e) const;
 
   JointSearchConfig c_;
-  json raw_;
   fs::path out_;
   detection::DetTrainConfig base_;
   std::string base_weights_, etp_config_path_, etp_weights_;
@@ -231,7 +229,7 @@ class JointSearch {
   TopKList topk_{1};
   int64_t next_iter_ = 1, since_best_ = 0;
   json stages_ = json::object();  // wall seconds of the base / ETP training and the candidates
-  json history_ = json::array();  // per finished iteration: {iter, best_score, best_id}
+  json history_ = json::array();  // per finished iteration: the best pair (record_history)
 };
 
 void JointSearch::train_base() {
@@ -662,7 +660,7 @@ void run_joint_search(const JointSearchArgs& a) {
   JointSearchConfig cfg = parse_joint_search_config(raw);
   fs::create_directories(out);
   nn::write_json_file(saved.string(), raw, kWho);
-  JointSearch(std::move(cfg), raw, a.out).run();
+  JointSearch(std::move(cfg), a.out).run();
 }
 
 }  // namespace detforge::nas

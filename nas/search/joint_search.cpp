@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -80,6 +81,13 @@ JointSearchConfig parse_joint_search_config(const json& j) {
     c.base_weights = b.get_string("weights", "");
     DF_CHECK(c.base_config.contains("model"), ConfigError, "[", kWho,
              "] base.config: a det-train config with a \"model\"");
+    const json& bb = c.base_config.at("model").value("backbone", json::object());
+    if (b.get_string("weights", "").empty() && bb.is_object() && bb.contains("weights"))
+      throw ConfigError(str_cat(
+          "[", kWho,
+          "] base.config.model.backbone.weights: a pretrained backbone cannot be carried into the "
+          "static_resnet student that the search trains; train the base with `detforge train` "
+          "first and give it as base.weights"));
     c.base_config["model"] = student_model_json(c.base_config.at("model"), "base.config.model");
     if (!c.base_weights.empty() && !fs::exists(c.base_weights))
       b.fail("weights", "an existing .safetensors file");
@@ -118,6 +126,12 @@ JointSearchConfig parse_joint_search_config(const json& j) {
     } else {
       c.resolutions = {base.test_size};
     }
+    // R_base: the base is reported at its own test size, so it must be one of the choices.
+    if (std::find(c.resolutions.begin(), c.resolutions.end(), base.test_size) ==
+        c.resolutions.end())
+      s.fail("resolutions",
+             str_cat("a list including the base config's data.test_size [",
+                     base.test_size.short_side, ", ", base.test_size.long_side, "] (R_base)"));
     if (sj.contains("actions")) {
       const json& as = sj.at("actions");
       if (!as.is_array() || as.empty()) s.fail("actions", "a non-empty list of action names");
@@ -143,6 +157,7 @@ JointSearchConfig parse_joint_search_config(const json& j) {
       s.fail("channel_prune_percent", "a fraction in (0, 1)");
     c.actions.max_depth = s.get_int("max_depth", c.actions.max_depth, 1);
     c.seed = static_cast<uint64_t>(s.get_int("seed", 0, 0));
+    if (c.seed > 0x7fffffffULL) s.fail("seed", "an integer in [0, 2^31)");
   }
   {
     const json fj = r.get_object("fast_eval");
@@ -200,7 +215,7 @@ class JointSearch {
  private:
   struct Eval {
     json results = json::array();  // per resolution {resolution, AP, AP50, score}
-    double score = -1, ap = 0, ap50 = 0;
+    double score = 0, ap = 0, ap50 = 0;
     data::ResizeSize res;
     int64_t macs = 0, backbone_macs = 0, params = 0;
   };
@@ -295,7 +310,8 @@ std::string teacher_key(const json& arch) {
 
 std::string JointSearch::teacher(const json& arch) {
   const std::string dir = path("teachers/" + teacher_key(arch));
-  if (fs::exists(fs::path(dir) / "model.safetensors") && fs::exists(fs::path(dir) / "teacher.json"))
+  if (fs::exists(fs::path(dir) / "model.safetensors") &&
+      fs::exists(fs::path(dir) / "config.json") && fs::exists(fs::path(dir) / "teacher.json"))
     return dir;
   EtpSampleArgs a;
   a.config = etp_config_path_;
@@ -310,6 +326,7 @@ std::string JointSearch::teacher(const json& arch) {
 JointSearch::Eval JointSearch::evaluate(detection::Detector& det) {
   Eval e;
   auto& two = dynamic_cast<detection::TwoStageDetector&>(det);
+  det.to(Device::parse(base_.device));  // train.device: candidates are evaluated where they train
   const data::ResizeSize rb = base_.test_size;
   const ModelCost cost = profile_cost(det, {1, 3, rb.short_side, rb.long_side},
                                       [&](const Tensor& x) { two.extract_features(x); });
@@ -327,7 +344,9 @@ JointSearch::Eval JointSearch::evaluate(detection::Detector& det) {
                                  static_cast<double>(r.short_side),
                                  static_cast<double>(rb.short_side), c_.alpha, c_.beta);
     e.results.push_back({{"resolution", size_json(r)}, {"AP", s[0]}, {"AP50", s[1]}, {"score", h}});
-    if (h > e.score) {
+    DF_CHECK(std::isfinite(s[0]) && s[0] >= 0, ConfigError, "[", kWho, "] AP at ", r.short_side,
+             "x", r.long_side, " is ", s[0], " (no ground truth in the evaluation images?)");
+    if (e.results.size() == 1 || h > e.score) {
       e.score = h;
       e.ap = s[0];
       e.ap50 = s[1];
@@ -377,19 +396,26 @@ void JointSearch::cleanup() {
       if (!topk_.contains(std::stoll(name))) fs::remove(d.path() / "model.safetensors");
       fs::remove(d.path() / "init.safetensors");
     }
-  if (fs::exists(path("teachers")))
+  if (fs::exists(path("teachers"))) {
+    std::vector<fs::path> drop;
     for (const auto& d : fs::directory_iterator(path("teachers")))
-      if (!keep_teachers.count(d.path().filename().string())) fs::remove_all(d.path());
+      if (!keep_teachers.count(d.path().filename().string())) drop.push_back(d.path());
+    for (const auto& d : drop) {  // renamed first: a kill mid-delete leaves no half teacher
+      fs::path trash = d;
+      if (trash.extension() != ".trash") {
+        trash += ".trash";
+        fs::rename(d, trash);
+      }
+      fs::remove_all(trash);
+    }
+  }
 }
 
 void JointSearch::load_or_start() {
   data::CocoDataset val = data::load_coco_json(base_.val.annotations);
   val_ = eval_subset(std::move(val), c_.eval_images);
-  {
-    json m = c_.etp_config.at("model");
-    etp_ =
-        std::dynamic_pointer_cast<EtpFasterRCNN>(detection::build_detector(m, "etp.config.model"));
-  }
+  DF_CHECK(!val_.annotations.empty(), ConfigError, "[", kWho,
+           "] fast_eval.eval_images: the evaluation images hold no annotations");
   if (fs::exists(path("state.json"))) {
     const json st = nn::read_json_file(path("state.json"), kWho);
     next_iter_ = st.at("next_iteration").get<int64_t>();
@@ -415,8 +441,11 @@ void JointSearch::load_or_start() {
     if (dropped > 0)
       std::printf("[search] dropped %lld candidates.jsonl line(s) written after the last state\n",
                   static_cast<long long>(dropped));
-    std::ofstream o(path("candidates.jsonl"), std::ios::trunc);
-    for (const auto& l : keep) o << l << "\n";
+    {
+      std::ofstream o(path("candidates.jsonl.tmp"), std::ios::trunc);
+      for (const auto& l : keep) o << l << "\n";
+    }
+    fs::rename(path("candidates.jsonl.tmp"), path("candidates.jsonl"));  // a kill keeps one copy
     std::printf("[search] resuming at iteration %lld (best score %.4f, candidate %lld)\n",
                 static_cast<long long>(next_iter_), topk_.best().score,
                 static_cast<long long>(topk_.best().id));
@@ -455,31 +484,47 @@ void JointSearch::candidate(int64_t iter) {
   const auto& entries = topk_.entries();
   const SearchEntry parent = entries[static_cast<size_t>(rng() % entries.size())];
   const json& pr = parent.record;
-  const bool student_move = std::uniform_real_distribution<double>(0, 1)(rng) < c_.student_prob;
+  // A 53-bit uniform in [0, 1) by hand: std::uniform_real_distribution is implementation-defined.
+  bool student_move = static_cast<double>(rng() >> 11) * 0x1.0p-53 < c_.student_prob;
   Student s = load_student(pr.at("model"), pr.at("weights").get<std::string>());
   json teacher_arch = pr.at("teacher"), action = nullptr, morph = nullptr;
   json history = pr.at("history");
   int64_t rejected = 0;
   if (student_move) {
-    for (int attempt = 0;; ++attempt) {
-      const MorphAction a = sample_student_action(c_.actions, student_depths(s.model), rng);
+    // Inapplicable actions (nothing left to prune, ...) are counted, logged and redrawn; when none
+    // applies the iteration moves the teacher instead (a resumed search replays the same draws,
+    // so giving up here would stop it for good).
+    bool done = false;
+    for (int attempt = 0; attempt < 50 && !done; ++attempt) {
+      MorphAction a;
+      try {
+        a = sample_student_action(c_.actions, student_depths(s.model), rng);
+      } catch (const ConfigError& e) {
+        std::printf("[search] iteration %lld: %s\n", static_cast<long long>(iter), e.what());
+        break;
+      }
       try {
         json rec;
         Student n = evolve_student(s, a, &rec);
         s = std::move(n);
         action = a.to_json();
         morph = rec;
-        break;
-      } catch (const ConfigError& e) {  // e.g. nothing left to prune: counted, logged, redrawn
+        done = true;
+      } catch (const ConfigError& e) {
         ++rejected;
         std::printf("[search] iteration %lld: action %s not applicable (%s); drawing another\n",
                     static_cast<long long>(iter), a.to_json().dump().c_str(), e.what());
-        DF_CHECK(attempt < 50, ConfigError, "[", kWho, "] iteration ", iter,
-                 ": no applicable student action in 50 draws");
       }
     }
-    history.push_back(action);
-  } else {
+    if (done) {
+      history.push_back(action);
+    } else {
+      std::printf("[search] iteration %lld: no applicable student action; mutating the teacher\n",
+                  static_cast<long long>(iter));
+      student_move = false;
+    }
+  }
+  if (!student_move) {
     const nn::ArchConfig t = mutate_arch(etp_arch_from_json(teacher_arch), etp_->space(), rng);
     teacher_arch = etp_arch_to_json(t);
     history.push_back({{"type", "teacher"}, {"arch", teacher_arch}});
@@ -577,6 +622,12 @@ void JointSearch::candidate(int64_t iter) {
 
 void JointSearch::run() {
   fs::create_directories(out_);
+  // The pool's search space (teacher mutation), checked before anything trains.
+  etp_ = std::dynamic_pointer_cast<EtpFasterRCNN>(
+      detection::build_detector(c_.etp_config.at("model"), "etp.config.model"));
+  DF_CHECK(c_.student_prob >= 1 || etp_->space().size() > 1, ConfigError, "[", kWho,
+           "] search.student_prob: the teacher pool has a single architecture, so teacher "
+           "mutation is impossible; set student_prob to 1 or give the pool choices");
   train_base();
   train_etp();
   std::printf("[search] stage 3/3: hill climbing, %lld iterations, top-%lld\n",
@@ -658,8 +709,17 @@ void run_joint_search(const JointSearchArgs& a) {
              "): resume it with the same config, or choose another --out");
   }
   JointSearchConfig cfg = parse_joint_search_config(raw);
+  // The configs as resolved (referenced files read, overrides applied): a referenced file edited
+  // between a kill and the resume would silently change the search.
+  const json resolved{{"base", cfg.base_config}, {"etp", cfg.etp_config}};
+  const fs::path resolved_path = out / "resolved_config.json";
+  if (fs::exists(resolved_path))
+    DF_CHECK(nn::read_json_file(resolved_path.string(), kWho) == resolved, ConfigError, "[", kWho,
+             "] the base or ETP config files changed since this search started (",
+             resolved_path.string(), "): restore them or choose another --out");
   fs::create_directories(out);
   nn::write_json_file(saved.string(), raw, kWho);
+  nn::write_json_file(resolved_path.string(), resolved, kWho);
   JointSearch(std::move(cfg), a.out).run();
 }
 

@@ -13,7 +13,8 @@
 // (search.seed, t), and an unfinished candidate is run again from its (kept) parent. Only the
 // top-k entries' weights (and the base's) are kept on disk.
 //
-//   out/search_config.json  the resolved search config (a different config on resume: error)
+//   out/search_config.json  the search config as given (a different one on resume: error);
+//   out/resolved_config.json the base and ETP configs as read (changed files on resume: error)
 //   out/base/, out/etp/     the base and ETP training runs (when trained here; resumable)
 //   out/teachers/<key>/     sampled teachers in use (static detector, config, arch)
 //   out/candidates/<id>/    a candidate's training run (log, loss.png); model.safetensors while it

@@ -124,10 +124,12 @@ void write_search_report(const SearchSummaryInput& in) {
   DF_CHECK(!lines.empty(), ConfigError, "[", kWho, "] ", (out / "candidates.jsonl").string(),
            ": no candidates");
   const json& base = lines.front();
-  // The base's AP at its own resolution: the entry of its results list at base_resolution.
+  // The base's AP at its own resolution: the entry of its results list at base_resolution (the
+  // config requires it among the resolutions).
   double base_ap = base.at("AP").get<double>(), base_ap50 = base.at("AP50").get<double>();
   for (const auto& r : base.at("results"))
-    if (r.at("resolution")[0].get<int64_t>() == in.base_resolution.short_side) {
+    if (r.at("resolution")[0].get<int64_t>() == in.base_resolution.short_side &&
+        r.at("resolution")[1].get<int64_t>() == in.base_resolution.long_side) {
       base_ap = r.at("AP").get<double>();
       base_ap50 = r.at("AP50").get<double>();
     }

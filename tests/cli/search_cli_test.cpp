@@ -228,6 +228,15 @@ TEST(SearchJointCli, ErrorsNameKeyPaths) {
   c = search_config(dir, 1);
   c["surprise"] = 1;
   expect_err(c, "surprise");
+  c = search_config(dir, 1);
+  c["search"]["resolutions"] = {{48, 64}};  // the base's test size [64, 96] missing
+  expect_err(c, "search.resolutions");
+  c = search_config(dir, 1);
+  c["search"]["seed"] = int64_t{1} << 40;
+  expect_err(c, "search.seed");
+  c = search_config(dir, 1);
+  c["base"]["config"]["model"]["backbone"] = {{"type", "resnet18"}, {"weights", "r18.safetensors"}};
+  expect_err(c, "base.config.model.backbone.weights");
   // A different config on an existing search directory is refused.
   const fs::path out = dir / "same";
   json ok = search_config(dir, 0);

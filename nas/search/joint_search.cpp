@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -221,6 +222,9 @@ class JointSearch {
   };
 
   std::string path(const std::string& rel) const { return (out_ / rel).string(); }
+  void train_stage(const char* label, const std::string& dir, const json& cfg,
+                   const std::string& key,
+                   const std::function<void(const detection::DetTrainArgs&)>& run);
   void train_base();
   void train_etp();
   std::string teacher(const json& arch);  // sampled teacher dir (cached)
@@ -247,6 +251,24 @@ class JointSearch {
   json history_ = json::array();  // per finished iteration: the best pair (record_history)
 };
 
+// Runs a training stage into out/<dir> from out/<dir>_config.json, resuming from its newest
+// checkpoint when one exists; its wall seconds accumulate under stages_[key].
+void JointSearch::train_stage(const char* label, const std::string& dir, const json& cfg,
+                              const std::string& key,
+                              const std::function<void(const detection::DetTrainArgs&)>& run) {
+  nn::write_json_file(path(dir + "_config.json"), cfg, kWho);
+  detection::DetTrainArgs a;
+  a.config = path(dir + "_config.json");
+  a.out = path(dir);
+  a.resume = nn::latest_checkpoint(a.out, "ckpt_iter");
+  if (!a.resume.empty()) a.config.clear();
+  std::printf("[search] %s -> %s\n", label, a.out.c_str());
+  std::fflush(stdout);
+  const auto t0 = Clock::now();
+  run(a);
+  stages_[key] = stages_.value(key, 0.0) + seconds_since(t0);
+}
+
 void JointSearch::train_base() {
   if (!c_.base_weights.empty()) {
     base_weights_ = c_.base_weights;
@@ -256,17 +278,8 @@ void JointSearch::train_base() {
   if (fs::exists(base_weights_)) return;
   json bc = c_.base_config;
   if (!bc["optim"].contains("bn_sparsity")) bc["optim"]["bn_sparsity"] = c_.bn_sparsity;
-  nn::write_json_file(path("base_config.json"), bc, kWho);
-  detection::DetTrainArgs a;
-  a.config = path("base_config.json");
-  a.out = path("base");
-  a.resume = nn::latest_checkpoint(a.out, "ckpt_iter");
-  if (!a.resume.empty()) a.config.clear();
-  std::printf("[search] stage 1/3: training the base detector -> %s\n", a.out.c_str());
-  std::fflush(stdout);
-  const auto t0 = Clock::now();
-  detection::run_det_training(a);
-  stages_["base_training_s"] = stages_.value("base_training_s", 0.0) + seconds_since(t0);
+  train_stage("stage 1/3: training the base detector", "base", bc, "base_training_s",
+              [](const detection::DetTrainArgs& a) { detection::run_det_training(a); });
 }
 
 void JointSearch::train_etp() {
@@ -279,17 +292,8 @@ void JointSearch::train_etp() {
   etp_weights_ = path("etp/model.safetensors");
   etp_config_path_ = path("etp/config.json");
   if (fs::exists(etp_weights_)) return;
-  nn::write_json_file(path("etp_config.json"), c_.etp_config, kWho);
-  detection::DetTrainArgs a;
-  a.config = path("etp_config.json");
-  a.out = path("etp");
-  a.resume = nn::latest_checkpoint(a.out, "ckpt_iter");
-  if (!a.resume.empty()) a.config.clear();
-  std::printf("[search] stage 2/3: training the elastic teacher pool -> %s\n", a.out.c_str());
-  std::fflush(stdout);
-  const auto t0 = Clock::now();
-  run_etp_training(a);
-  stages_["etp_training_s"] = stages_.value("etp_training_s", 0.0) + seconds_since(t0);
+  train_stage("stage 2/3: training the elastic teacher pool", "etp", c_.etp_config,
+              "etp_training_s", run_etp_training);
 }
 
 std::string teacher_key(const json& arch) {
@@ -325,14 +329,11 @@ std::string JointSearch::teacher(const json& arch) {
 
 JointSearch::Eval JointSearch::evaluate(detection::Detector& det) {
   Eval e;
-  auto& two = dynamic_cast<detection::TwoStageDetector&>(det);
   det.to(Device::parse(base_.device));  // train.device: candidates are evaluated where they train
   const data::ResizeSize rb = base_.test_size;
-  const ModelCost cost = profile_cost(det, {1, 3, rb.short_side, rb.long_side},
-                                      [&](const Tensor& x) { two.extract_features(x); });
-  e.macs = cost.macs;
-  for (const auto& l : cost.layers)
-    if (l.path.rfind("backbone.body.", 0) == 0) e.backbone_macs += l.macs;
+  const StudentMacs m = student_macs(det, rb);
+  e.macs = m.macs;
+  e.backbone_macs = m.backbone_macs;
   e.params = det.num_parameters();
   if (base_macs_ <= 0) base_macs_ = static_cast<double>(e.macs);  // the base pair: C_base
   for (const auto& r : c_.resolutions) {

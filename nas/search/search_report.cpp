@@ -46,12 +46,10 @@ Row measure(const std::string& name, const json& model, const std::string& weigh
             const data::ResizeSize& res, double ap, double ap50, int repeats) {
   Row r{name, res, ap, ap50};
   Student s = load_student(model, weights);
-  auto& det = dynamic_cast<detection::TwoStageDetector&>(*s.detector);
-  const ModelCost cost = profile_cost(det, {1, 3, res.short_side, res.long_side},
-                                      [&](const Tensor& x) { det.extract_features(x); });
-  r.macs = cost.macs;
-  for (const auto& l : cost.layers)
-    if (l.path.rfind("backbone.body.", 0) == 0) r.backbone_macs += l.macs;
+  detection::Detector& det = *s.detector;
+  const StudentMacs m = student_macs(det, res);
+  r.macs = m.macs;
+  r.backbone_macs = m.backbone_macs;
   r.params = det.num_parameters();
   // A fixed random image: zeros would give degenerate proposals (all scores equal).
   Generator gen;

@@ -108,6 +108,17 @@ Student evolve_student(const Student& s, const MorphAction& action, json* record
   return out;
 }
 
+StudentMacs student_macs(detection::Detector& det, const data::ResizeSize& size) {
+  auto& two = dynamic_cast<detection::TwoStageDetector&>(det);
+  const ModelCost cost = profile_cost(det, {1, 3, size.short_side, size.long_side},
+                                      [&](const Tensor& x) { two.extract_features(x); });
+  StudentMacs m;
+  m.macs = cost.macs;
+  for (const auto& l : cost.layers)
+    if (l.path.rfind("backbone.body.", 0) == 0) m.backbone_macs += l.macs;
+  return m;
+}
+
 std::vector<int64_t> student_depths(const json& model) {
   std::vector<int64_t> d;
   for (const auto& st : model.at("backbone").at("stages"))
@@ -131,12 +142,7 @@ void run_morph_student(const MorphStudentArgs& a) {
   cfg["model"] = student_model_json(cfg.at("model"), "model");
   const detection::DetTrainConfig c = detection::parse_det_train_config(cfg);
   Student s = load_student(cfg.at("model"), a.weights);
-  auto macs = [&](Student& st) {
-    auto& det = dynamic_cast<detection::TwoStageDetector&>(*st.detector);
-    return profile_cost(det, {1, 3, c.test_size.short_side, c.test_size.long_side},
-                        [&](const Tensor& x) { det.extract_features(x); })
-        .macs;
-  };
+  auto macs = [&](Student& st) { return student_macs(*st.detector, c.test_size).macs; };
   json info{{"params_before", s.detector->num_parameters()},
             {"macs_before", macs(s)},
             {"records", json::array()}};

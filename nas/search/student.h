@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "data/det_transforms.h"
 #include "detection/detector.h"
 #include "nas/morphism/morphism.h"
 
@@ -34,6 +35,13 @@ DETFORGE_API Student load_student(const nlohmann::json& model, const std::string
 // f_evolve on the student's backbone (weight inheritance), the rest copied. `record` as f_evolve's.
 DETFORGE_API Student evolve_student(const Student& s, const MorphAction& action,
                                     nlohmann::json* record = nullptr);
+
+// MACs of the student's backbone + FPN (and of the backbone network alone) for one image of `size`
+// (nas/profiler/flops.h's convention): C of the search's score, the summary's MAC columns.
+struct StudentMacs {
+  int64_t macs = 0, backbone_macs = 0;
+};
+DETFORGE_API StudentMacs student_macs(detection::Detector& det, const data::ResizeSize& size);
 
 // Blocks per backbone stage ([2, 2, 2, 2]) and the block channels of a student model JSON.
 DETFORGE_API std::vector<int64_t> student_depths(const nlohmann::json& model);

@@ -33,6 +33,12 @@ inline fs::path scratch(const std::string& name) {
   return d;
 }
 
+// Writes j (indented) to p and returns p.
+inline fs::path write_json(const fs::path& p, const nlohmann::json& j) {
+  std::ofstream(p) << j.dump(2);
+  return p;
+}
+
 // n images (sizes vary: 64x48, 40x60, ...) with one or two filled rectangles each, categories 3
 // ("square") and 7 ("bar"); PNGs under dir/images, annotations in dir/<name>.json.
 inline fs::path make_dataset(const fs::path& dir, const std::string& name, int n) {

@@ -36,11 +36,6 @@ json etp_config(const fs::path& dir, int64_t iterations) {
   return c;
 }
 
-fs::path write_json(const fs::path& p, const json& j) {
-  std::ofstream(p) << j.dump(2);
-  return p;
-}
-
 }  // namespace
 
 TEST(EtpCli, TrainSampleEval) {

@@ -65,11 +65,6 @@ json search_config(const fs::path& dir, int64_t iterations) {
   return c;
 }
 
-fs::path write_json(const fs::path& p, const json& j) {
-  std::ofstream(p) << j.dump(2);
-  return p;
-}
-
 std::vector<json> jsonl(const fs::path& p) {
   std::vector<json> out;
   std::istringstream in(slurp(p));

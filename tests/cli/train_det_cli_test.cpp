@@ -37,11 +37,6 @@ json toy_config(const fs::path& dir, int64_t iterations) {
   return c;
 }
 
-fs::path write_json(const fs::path& p, const json& j) {
-  std::ofstream(p) << j.dump(2);
-  return p;
-}
-
 struct DetData {
   fs::path dir;
   DetData(const std::string& name) : dir(scratch(name)) {

@@ -11,6 +11,7 @@
 #include "autograd/nms.h"
 #include "autograd/reduction.h"
 #include "autograd/sigmoid_focal_loss.h"
+#include "detection/atss_assigner.h"
 #include "detection/backbone.h"
 #include "detection/fpn.h"
 #include "detection/heads/retinanet_head.h"
@@ -66,7 +67,15 @@ RetinaNetConfig parse_retinanet_config(const nlohmann::json& model, const std::s
     if (!(s > 0)) a.fail("aspect_ratios", "positive ratios (height / width)");
 
   nn::JsonReader m(r.get_object("matcher"), r.key_path("matcher"), kWho);
-  m.allow({"fg_iou_thresh", "bg_iou_thresh", "allow_low_quality_matches"});
+  m.allow({"type", "topk", "fg_iou_thresh", "bg_iou_thresh", "allow_low_quality_matches"});
+  c.matcher = m.get_string("type", c.matcher, {"iou", "atss"});
+  if (c.matcher == "atss") {
+    for (const char* key : {"fg_iou_thresh", "bg_iou_thresh", "allow_low_quality_matches"})
+      if (m.has(key)) m.fail(key, "nothing (an IoU-matcher key; \"type\" is \"atss\")");
+  } else if (m.has("topk")) {
+    m.fail("topk", "nothing (the ATSS candidate count; \"type\" is \"iou\")");
+  }
+  c.atss_topk = m.get_int("topk", c.atss_topk, 1);
   c.fg_iou_thresh = m.get_double("fg_iou_thresh", c.fg_iou_thresh, 0.0);
   c.bg_iou_thresh = m.get_double("bg_iou_thresh", c.bg_iou_thresh, 0.0);
   if (c.bg_iou_thresh > c.fg_iou_thresh)
@@ -184,7 +193,9 @@ LossMap RetinaNet::compute_loss(const RetinaNetOutputs& out,
       Tensor b = t.boxes.to(dev, DType::f32);
       boxes.push_back(b);
       labels.push_back(t.labels.to(dev, DType::i64));
-      Tensor mi = matcher_(box_iou(b, out.anchors));
+      Tensor mi = cfg_.matcher == "atss"
+                      ? atss_assign(b, out.anchors, out.anchors_per_level, cfg_.atss_topk)
+                      : matcher_(box_iou(b, out.anchors));
       // Global gt index for the foreground, -1 / -2 kept for the rest.
       matched.push_back(where(ge(mi, i64_scalar(0, dev)), add(mi, i64_scalar(offset, dev)), mi));
       offset += m;

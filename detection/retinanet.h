@@ -32,8 +32,12 @@ struct RetinaNetConfig {
   int64_t scales_per_octave = 3;
   bool truncate_scales = true;
   std::vector<double> aspect_ratios{0.5, 1.0, 2.0};
+  // "iou": torchvision's Matcher (fg / bg thresholds, low-quality matches); "atss": adaptive
+  // training sample selection (detection/atss_assigner.h) with atss_topk candidates per level.
+  std::string matcher = "iou";
   double fg_iou_thresh = 0.5, bg_iou_thresh = 0.4;
   bool allow_low_quality_matches = true;
+  int64_t atss_topk = 9;
   double focal_alpha = 0.25, focal_gamma = 2.0;
   std::string box_loss = "l1";  // "l1" | "smooth_l1" | "giou" | "diou" | "ciou"
   double smooth_l1_beta = 1.0;  // torchvision's default (cnf absent)

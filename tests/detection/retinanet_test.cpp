@@ -186,6 +186,18 @@ TEST(RetinaNet, ConfigErrorsNameKeyPaths) {
   c["matcher"] = {{"fg_iou_thresh", 0.3}};
   expect_error(c, "model.matcher.bg_iou_thresh");
   c = small_config(false);
+  c["matcher"] = {{"type", "atss"}, {"fg_iou_thresh", 0.5}};
+  expect_error(c, "model.matcher.fg_iou_thresh");
+  c = small_config(false);
+  c["matcher"] = {{"topk", 9}};  // topk without "type": "atss"
+  expect_error(c, "model.matcher.topk");
+  c = small_config(false);
+  c["matcher"] = {{"type", "atss"}, {"topk", 0}};
+  expect_error(c, "model.matcher.topk");
+  c = small_config(false);
+  c["matcher"] = {{"type", "hungarian"}};
+  expect_error(c, "model.matcher.type");
+  c = small_config(false);
   c["postprocess"] = {{"nms", 0.5}};
   expect_error(c, "model.postprocess");
   c = small_config(false);
@@ -253,12 +265,10 @@ TEST(RetinaNet, CloneIsIndependentAndEqual) {
   EXPECT_NE(model->state_dict().at("backbone.fpn.layer_blocks.0.0.weight").data<float>()[0], 0.f);
 }
 
-TEST(RetinaNet, OverfitsOneBatch) {
-  // A narrow model on one synthetic batch: the training loss drops a lot in a few dozen AdamW steps
-  // (about 1.76 -> 0.43 in 40).
-  json cfg = small_config(false);
+// A narrow model on one synthetic batch: the training loss drops a lot in a few dozen AdamW steps
+// (about 1.76 -> 0.43 in 40 with the IoU matcher).
+static void expect_overfits(json cfg) {
   cfg["neck"]["out_channels"] = 32;
-  cfg["anchors"]["sizes"] = {16, 32, 64, 128, 256};
   auto model = std::dynamic_pointer_cast<RetinaNet>(build_detector(cfg));
   model->train();
   Tensor images = Tensor::zeros({2, 3, 64, 64});
@@ -287,4 +297,19 @@ TEST(RetinaNet, OverfitsOneBatch) {
   }
   EXPECT_TRUE(std::isfinite(last));
   EXPECT_LT(last, 0.4 * first) << "first " << first << " last " << last;
+}
+
+TEST(RetinaNet, OverfitsOneBatch) {
+  json cfg = small_config(false);
+  cfg["anchors"]["sizes"] = {16, 32, 64, 128, 256};
+  expect_overfits(cfg);
+}
+
+TEST(RetinaNet, OverfitsOneBatchWithAtss) {
+  // ATSS with one anchor per location (the ATSS paper's setting).
+  json cfg = small_config(false);
+  cfg["anchors"] = {
+      {"sizes", {16, 32, 64, 128, 256}}, {"scales_per_octave", 1}, {"aspect_ratios", {1.0}}};
+  cfg["matcher"] = {{"type", "atss"}, {"topk", 9}};
+  expect_overfits(cfg);
 }

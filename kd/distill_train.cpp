@@ -118,15 +118,11 @@ DistillConfig parse_distill_config(const json& raw) {
 }
 
 void run_distill_training(const detection::DetTrainArgs& args) {
-  // The config is read here as well (for the teacher), the same way as the loop reads it.
-  json raw;
-  if (!args.config.empty()) {
-    raw = nn::read_json_file(args.config, kWho);
-  } else if (!args.resume.empty()) {
-    raw = nn::read_json_file(args.resume + "/state.json", kWho).at("config");
-  } else {
-    throw ConfigError("[distill] --config is required (or --resume a checkpoint)");
-  }
+  // The config is read here as well (for the teacher), the same way as the loop reads it: the
+  // file or the checkpoint's, then the --set overrides (teacher.weights among them).
+  json state;
+  if (!args.resume.empty()) state = nn::read_json_file(args.resume + "/state.json", kWho);
+  const json raw = nn::load_run_config(args.config, state, args.sets, kWho);
   const DistillConfig dc = parse_distill_config(raw);
   std::shared_ptr<detection::Detector> teacher =
       detection::build_detector(dc.teacher_model, "teacher.config.model");

@@ -9,6 +9,7 @@
 #include "data/image_io.h"
 #include "detection/coco_results.h"
 #include "detection/det_train.h"
+#include "kd/distill_train.h"
 #include "nn/checkpoint.h"
 #include "nn/serialization.h"
 #include "tensor/error.h"
@@ -22,7 +23,10 @@ struct EvalArgs {
 };
 
 void run_eval(const EvalArgs& a) {
-  const nlohmann::json cfg = nn::load_run_config(a.config, nullptr, a.sets, "eval");
+  nlohmann::json cfg = nn::load_run_config(a.config, nullptr, a.sets, "eval");
+  // A distill run's config (with "teacher" and "kd") evaluates its student.
+  if (cfg.is_object() && (cfg.contains("teacher") || cfg.contains("kd")))
+    cfg = kd::det_train_part(cfg);
   const detection::DetTrainConfig c = detection::parse_det_train_config(cfg);
   const detection::DetSplitConfig& split = a.split == "train" ? c.train : c.val;
   if (!split.defined()) throw ConfigError(str_cat("[eval] data.", a.split, ": not in the config"));

@@ -95,8 +95,9 @@ TEST(DistillCli, SetOverridesTheTeacher) {
   // --set reaches the teacher section too: a config whose teacher.weights does not exist runs
   // when --set names the real file, and fails naming the file without it.
   DistillData d("distill_set_teacher");
-  json c =
-      d.config(kdt::faster_rcnn_cfg("resnet18", 16), kdt::faster_rcnn_cfg("resnet18", 16), kJoint);
+  json m = kdt::faster_rcnn_cfg("resnet18", 16);
+  m["num_classes"] = 2;  // the dataset's categories, for the eval below
+  json c = d.config(m, m, kJoint);
   const std::string real = c["teacher"]["weights"];
   c["teacher"]["weights"] = (d.dir / "missing.safetensors").string();
   const fs::path cfg = d.dir / "set.json";
@@ -109,6 +110,12 @@ TEST(DistillCli, SetOverridesTheTeacher) {
                                " --out ", (d.dir / "good").string()));
   ASSERT_EQ(r.rc, 0) << r.out;
   expect_terms(d.log("good"), {"loss_classifier", "kd.feat", "kd.cls", "kd.loc"});
+  // `detforge eval` takes the distill run's own config and evaluates the student.
+  const fs::path run = d.dir / "good";
+  r = run_cli(DistillData::str("eval --config ", (run / "config.json").string(), " --weights ",
+                               (run / "model.safetensors").string(), " --split train"));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("Average Precision"), std::string::npos) << r.out;
 }
 
 TEST(DistillCli, DetKdsFilterRejectsHugeCandidateAndContinues) {

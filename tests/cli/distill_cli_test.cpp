@@ -45,10 +45,11 @@ struct DistillData {
               {"kd", kd}};
     return c;
   }
-  CliRun run(const json& c, const std::string& tag) const {
+  // `extra`: more command-line options (e.g. --set overrides).
+  CliRun run(const json& c, const std::string& tag, const std::string& extra = "") const {
     const fs::path cfg = dir / (tag + ".json");
     std::ofstream(cfg) << c.dump(2);
-    return run_cli(str("distill --config ", cfg.string(), " --out ", (dir / tag).string()));
+    return run_cli(str("distill --config ", cfg.string(), " --out ", (dir / tag).string(), extra));
   }
   template <class... A>
   static std::string str(A... a) {
@@ -100,14 +101,10 @@ TEST(DistillCli, SetOverridesTheTeacher) {
   json c = d.config(m, m, kJoint);
   const std::string real = c["teacher"]["weights"];
   c["teacher"]["weights"] = (d.dir / "missing.safetensors").string();
-  const fs::path cfg = d.dir / "set.json";
-  std::ofstream(cfg) << c.dump(2);
-  auto r = run_cli(
-      DistillData::str("distill --config ", cfg.string(), " --out ", (d.dir / "bad").string()));
+  auto r = d.run(c, "bad");
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.out.find("missing.safetensors"), std::string::npos) << r.out;
-  r = run_cli(DistillData::str("distill --config ", cfg.string(), " --set teacher.weights=", real,
-                               " --out ", (d.dir / "good").string()));
+  r = d.run(c, "good", " --set teacher.weights=" + real);
   ASSERT_EQ(r.rc, 0) << r.out;
   expect_terms(d.log("good"), {"loss_classifier", "kd.feat", "kd.cls", "kd.loc"});
   // `detforge eval` takes the distill run's own config and evaluates the student.

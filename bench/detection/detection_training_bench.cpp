@@ -4,7 +4,10 @@
 #include <benchmark/benchmark.h>
 
 #include "autograd/box_coder.h"
+#include "autograd/elementwise.h"
+#include "autograd/indexing.h"
 #include "detection/anchor_generator.h"
+#include "detection/atss_assigner.h"
 #include "detection/matcher.h"
 
 namespace detforge::detection {
@@ -46,6 +49,21 @@ void BM_Matcher(benchmark::State& st) {
                                            benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Matcher)->Args({20, 1})->Args({20, 0})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// ATSS for one image: args M ground truths. Anchors: one per location on the COCO-size pyramid
+// above (20,267 anchors, 5 levels), sizes 8 x stride; gts of 16-300 px anywhere in the image.
+void BM_AtssAssign(benchmark::State& st) {
+  const int64_t M = st.range(0);
+  AnchorGenerator gen({{32}, {64}, {128}, {256}, {512}}, {{1.0}});
+  Tensor a = gen({800, 1216}, kFeatures);
+  std::vector<int64_t> per_level;
+  for (const Size2& f : kFeatures) per_level.push_back(f[0] * f[1]);
+  Tensor xy = uniform({M, 2}, 0, 900, 5), wh = uniform({M, 2}, 16, 300, 6);
+  Tensor gt = cat({xy, add(xy, wh)}, 1);
+  for (auto _ : st) benchmark::DoNotOptimize(atss_assign(gt, a, per_level, 9).data_ptr());
+  st.SetLabel(std::to_string(a.size(0)) + " anchors");
+}
+BENCHMARK(BM_AtssAssign)->Arg(5)->Arg(50)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // encode: (anchors, anchors shifted) -> targets; decode: (codes, anchors) -> boxes.
 void BM_BoxCoder(benchmark::State& st) {

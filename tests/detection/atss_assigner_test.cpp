@@ -72,6 +72,22 @@ TEST(AtssAssign, HandChecked) {
             (std::vector<int64_t>{0, -1, -1, -1}));
 }
 
+TEST(AtssAssign, CudaMatchesCpu) {
+  if (!cuda_available()) GTEST_SKIP() << test::skip_reason_no_cuda();
+  const Device cuda(DeviceType::CUDA, 0);
+  for (const char* name : {"random", "random_topk3", "grid"}) {
+    SafetensorsFile f = load_safetensors(std::string(DETFORGE_FIXTURE_DIR) + "/detection/atss_" +
+                                         name + ".safetensors");
+    auto cfg = nlohmann::json::parse(f.metadata.at("config"));
+    const auto per_level = cfg["anchors_per_level"].get<std::vector<int64_t>>();
+    const int64_t k = cfg["topk"].get<int64_t>();
+    Tensor got = atss_assign(f.tensors.at("gt_boxes").to(cuda), f.tensors.at("anchors").to(cuda),
+                             per_level, k);
+    EXPECT_TRUE(got.is_cuda());
+    EXPECT_EQ(got.to_vector<int64_t>(), f.tensors.at("expected").to_vector<int64_t>()) << name;
+  }
+}
+
 TEST(AtssAssign, EmptyCases) {
   Tensor anchors = Tensor::from_vector<float>({0, 0, 10, 10, 10, 0, 20, 10}, {2, 4});
   EXPECT_EQ(atss_assign(Tensor::zeros({0, 4}), anchors, {2}, 9).to_vector<int64_t>(),

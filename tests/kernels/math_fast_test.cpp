@@ -1,0 +1,122 @@
+// dmath::exp_fast and dmath::erf_fast (kernels/math.h): the branch-free float bodies that every
+// vectorised CPU loop over exp / sigmoid / softmax / gelu uses. Checked against double-precision
+// libm on a sweep through the float bit patterns, in a scalar call and in an `omp simd` loop (the
+// form the kernels compile to), plus the range edges and NaN / inf.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels/math.h"
+
+namespace detforge {
+namespace {
+
+// Every 4099th float bit pattern with |x| <= limit (about 250k values over both signs).
+std::vector<float> sweep(float limit) {
+  std::vector<float> v;
+  for (uint64_t b = 1; b <= 0xFFFFFFFFull; b += 4099) {
+    uint32_t u = static_cast<uint32_t>(b);
+    float f;
+    std::memcpy(&f, &u, 4);
+    if (std::fabs(f) <= limit) v.push_back(f);
+  }
+  return v;
+}
+
+__attribute__((noinline)) void exp_loop(const float* x, float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = dmath::exp_fast(x[i]);
+}
+__attribute__((noinline)) void erf_loop(const float* x, float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = dmath::erf_fast(x[i]);
+}
+
+TEST(MathFast, ExpRelativeErrorOverTheNormalRange) {
+  std::vector<float> x = sweep(88.3f);
+  ASSERT_GT(x.size(), 100000u);
+  std::vector<float> y(x.size());
+  exp_loop(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  double worst = 0;
+  int64_t checked = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    double ref = std::exp(static_cast<double>(x[i]));
+    if (ref < std::numeric_limits<float>::min()) continue;  // denormal results: edges test below
+    double rel_vec = std::fabs(y[i] - ref) / ref;
+    double rel_scalar = std::fabs(dmath::exp_fast(x[i]) - ref) / ref;
+    worst = std::max({worst, rel_vec, rel_scalar});
+    ASSERT_LE(rel_vec, 4e-7) << "exp_fast(" << x[i] << ") = " << y[i] << ", exp = " << ref;
+    ASSERT_LE(rel_scalar, 4e-7) << "scalar exp_fast(" << x[i] << ")";
+    ++checked;
+  }
+  EXPECT_GT(checked, 100000);
+  EXPECT_GT(worst, 0.0);  // the sweep did compare something inexact
+}
+
+TEST(MathFast, ExpRangeEdgesAndSpecials) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x = {0.f,
+                          -0.f,
+                          1.f,
+                          -1.f,
+                          -88.f,
+                          -88.5f,
+                          -100.f,
+                          -1e30f,
+                          -inf,
+                          88.4f,
+                          88.73f,
+                          100.f,
+                          1e30f,
+                          inf,
+                          -87.5f,
+                          88.3f,
+                          std::numeric_limits<float>::quiet_NaN()};
+  std::vector<float> y(x.size());
+  exp_loop(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i)
+    EXPECT_EQ(std::isnan(y[i]), std::isnan(dmath::exp_fast(x[i])));
+  EXPECT_EQ(y[0], 1.f);
+  EXPECT_EQ(y[1], 1.f);
+  EXPECT_NEAR(y[2], std::exp(1.0), 4e-7 * std::exp(1.0));
+  for (int i = 4; i <= 8; ++i) EXPECT_EQ(y[i], 0.f) << "exp_fast(" << x[i] << ")";   // x <= -88
+  for (int i = 9; i <= 13; ++i) EXPECT_EQ(y[i], inf) << "exp_fast(" << x[i] << ")";  // x >= 88.38
+  // -87.5: a denormal result (between 0 and the smallest normal), within a denormal's precision.
+  EXPECT_GT(y[14], 0.f);
+  EXPECT_LT(y[14], std::numeric_limits<float>::min());
+  EXPECT_NEAR(y[14], std::exp(-87.5), 1e-44);
+  const double e15 = std::exp(static_cast<double>(x[15]));
+  EXPECT_NEAR(y[15], e15, 4e-7 * e15);
+  EXPECT_TRUE(std::isnan(y[16]));
+}
+
+TEST(MathFast, ErfAbsoluteErrorAndSpecials) {
+  std::vector<float> x = sweep(7.f);
+  ASSERT_GT(x.size(), 100000u);
+  std::vector<float> y(x.size());
+  erf_loop(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    double ref = std::erf(static_cast<double>(x[i]));
+    ASSERT_LE(std::fabs(y[i] - ref), 4e-7) << "erf_fast(" << x[i] << ") = " << y[i];
+    ASSERT_LE(std::fabs(dmath::erf_fast(x[i]) - ref), 4e-7) << "scalar erf_fast(" << x[i] << ")";
+    // relative near 0 (erf(x) ~ 1.128 x), down to the smallest normal float
+    if (std::fabs(x[i]) < 1e-3f && std::fabs(x[i]) >= std::numeric_limits<float>::min())
+      ASSERT_LE(std::fabs(y[i] - ref) / std::fabs(ref), 1e-6);
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> s = {inf, -inf, 0.f, std::numeric_limits<float>::quiet_NaN()};
+  std::vector<float> r(s.size());
+  erf_loop(s.data(), r.data(), static_cast<int64_t>(s.size()));
+  EXPECT_NEAR(r[0], 1.f, 1e-7);
+  EXPECT_NEAR(r[1], -1.f, 1e-7);
+  EXPECT_EQ(r[2], 0.f);
+  EXPECT_TRUE(std::isnan(r[3]));
+  EXPECT_TRUE(std::isnan(dmath::erf_fast(s[3])));
+}
+
+}  // namespace
+}  // namespace detforge

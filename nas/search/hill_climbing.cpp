@@ -140,7 +140,7 @@ MorphAction sample_student_action(const StudentActionOptions& o, const std::vect
       return MorphAction::layer_prune();
     case MorphActionType::kChannelPrune:
     default:
-      return MorphAction::channel_prune(o.channel_prune_percent);
+      return MorphAction::channel_prune(o.channel_prune_percent, o.channel_prune_per_layer);
   }
 }
 

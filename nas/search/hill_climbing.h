@@ -58,7 +58,11 @@ struct StudentActionOptions {
   std::vector<MorphActionType> types{MorphActionType::kAddLayer, MorphActionType::kRearrange,
                                      MorphActionType::kLayerPrune, MorphActionType::kChannelPrune};
   double channel_prune_percent = 0.1;  // of the prunable channels, per channel_prune action
-  int64_t max_depth = 8;               // add_layer never grows a stage past this many blocks
+  // Rank channels within each block (every block loses the same share) instead of one global
+  // ranking over all blocks (network slimming's threshold). Global ranking by |gamma| removes
+  // whole early blocks when the gammas are not yet sparse (docs/results/search-joint-fmnist.md).
+  bool channel_prune_per_layer = false;
+  int64_t max_depth = 8;  // add_layer never grows a stage past this many blocks
 };
 
 // A uniformly drawn action type with uniformly drawn arguments that are valid for a backbone with

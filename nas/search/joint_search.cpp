@@ -111,7 +111,7 @@ JointSearchConfig parse_joint_search_config(const json& j) {
     const json sj = r.get_object("search");
     nn::JsonReader s(sj, "search", kWho);
     s.allow({"iterations", "top_k", "patience", "alpha", "beta", "student_prob", "resolutions",
-             "actions", "channel_prune_percent", "max_depth", "seed"});
+             "actions", "channel_prune_percent", "channel_prune_ranking", "max_depth", "seed"});
     c.iterations = s.get_int("iterations", c.iterations, 0);
     c.top_k = s.get_int("top_k", c.top_k, 1);
     c.patience = s.get_int("patience", 0, 0);
@@ -156,6 +156,8 @@ JointSearchConfig parse_joint_search_config(const json& j) {
     c.actions.channel_prune_percent = s.get_double("channel_prune_percent", 0.1, 0);
     if (c.actions.channel_prune_percent <= 0 || c.actions.channel_prune_percent >= 1)
       s.fail("channel_prune_percent", "a fraction in (0, 1)");
+    c.actions.channel_prune_per_layer =
+        s.get_string("channel_prune_ranking", "global", {"global", "per_layer"}) == "per_layer";
     c.actions.max_depth = s.get_int("max_depth", c.actions.max_depth, 1);
     c.seed = static_cast<uint64_t>(s.get_int("seed", 0, 0));
     if (c.seed > 0x7fffffffULL) s.fail("seed", "an integer in [0, 2^31)");

@@ -227,6 +227,9 @@ TEST(SearchJointCli, ErrorsNameKeyPaths) {
   c["search"]["resolutions"] = {{48, 64}};  // the base's test size [64, 96] missing
   expect_err(c, "search.resolutions");
   c = search_config(dir, 1);
+  c["search"]["channel_prune_ranking"] = "random";
+  expect_err(c, "search.channel_prune_ranking");
+  c = search_config(dir, 1);
   c["search"]["seed"] = int64_t{1} << 40;
   expect_err(c, "search.seed");
   c = search_config(dir, 1);
@@ -258,6 +261,7 @@ TEST(SearchJointConfig, CommittedConfigsParse) {
       EXPECT_GT(c.iterations, 0);
       EXPECT_EQ(c.base_config["model"]["backbone"]["type"], "static_resnet");
       EXPECT_GE(c.resolutions.size(), 2u);
+      EXPECT_FALSE(c.actions.channel_prune_per_layer);  // the default, global ranking
     });
   }
   fs::current_path(cwd);

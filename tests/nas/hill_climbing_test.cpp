@@ -111,12 +111,21 @@ TEST(HillClimbing, StudentActionsAreValidForTheDepths) {
       }
       case MorphActionType::kChannelPrune:
         EXPECT_DOUBLE_EQ(a.channel.percent, 0.1);
+        EXPECT_FALSE(a.channel.per_layer);  // network slimming's global ranking by default
         break;
       default:
         break;
     }
   }
   EXPECT_EQ(types.size(), 4u);
+  o.types = {MorphActionType::kChannelPrune};
+  o.channel_prune_per_layer = true;
+  {
+    auto rng = iteration_rng(1, 0);
+    const MorphAction a = sample_student_action(o, {2, 2, 2, 2}, rng);
+    EXPECT_EQ(a.type, MorphActionType::kChannelPrune);
+    EXPECT_TRUE(a.channel.per_layer);
+  }
   // Only layer pruning enabled and every stage down to one block: nothing applies.
   o.types = {MorphActionType::kLayerPrune};
   auto rng = iteration_rng(1, 0);

@@ -24,10 +24,12 @@ iters=$(python3 -c "import json; print(json.load(open('$RUN/etp/config.json'))['
 # The pool's compute in subnet forward+backward passes: phase 0 trains the largest net alone, every
 # later iteration trains the largest plus the sampled subnets (sandwich: the smallest too).
 passes=$(python3 -c "
-import json; c = json.load(open('$RUN/etp/config.json')); e = c.get('etp', {}); n = c['train']['iterations']
-ph = e.get('phase_iters') or [n // 3] * 3; s = e.get('sampler', {})
-per = 1 + s.get('num_random', 1) + (1 if s.get('kind', 'sandwich') == 'sandwich' else 0)
-print(ph[0] + (n - ph[0]) * per)")
+import json, sys; c = json.load(open('$RUN/etp/config.json')); e = c.get('etp', {}); n = c['train']['iterations']
+s = e.get('sampler', {})  # defaults as nas/sampler.h: sandwich, num_random 2
+per = 1 + s.get('num_random', 2) + (1 if s.get('kind', 'sandwich') == 'sandwich' else 0)
+if e.get('shrinking', 'ips') == 'none': print(n * per); sys.exit()
+if not e.get('phase_iters'): sys.exit('search_tables.sh: etp.phase_iters must be explicit to count the pool passes')
+print(e['phase_iters'][0] + (n - e['phase_iters'][0]) * per)")
 echo "## Table 1: ETP subnet (BN recalibrated) vs standalone: ${iters} iterations (the pool's), ${passes} (the pool's passes)"
 echo "| arch | ETP AP / AP50 | standalone ${iters} its AP / AP50 | standalone ${passes} its AP / AP50 |"
 echo "|---|---|---|---|"

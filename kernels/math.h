@@ -53,12 +53,13 @@ DETFORGE_HD inline T sigmoid(T x) {
 
 // exp whose host body is branch-free arithmetic (no libm call), so `omp simd` loops over it
 // vectorise: x = n ln2 + r (Cody-Waite, n rounded by the 1.5 * 2^23 shifter inside one FMA), e^r by
-// the Cephes expf polynomial evaluated in Estrin form (short dependency chains: the Horner form
-// was latency-bound, 25% slower), 2^n built in the exponent bits straight from the shifter's low
-// bits. Max relative error 1.8e-7 (~3 ulp). The clamps do the range handling without selects:
-// x <= -88 gives n = -127, whose 2^n bits are +0, so the result is 0 (denormal results only for
-// -87.7 < x < -87.34); x >= 88.38 gives n = 128, 2^n = inf (true overflow is at 88.72); NaN goes
-// through both clamps and the arithmetic. Device: the CUDA expf.
+// a degree-5 polynomial with the relative-error minimax coefficients of scripts/fit_exp_poly.py,
+// in Horner form (five FMAs; the Cephes degree-7 polynomial used before cost nine FMA-pipe
+// instructions for accuracy a float cannot keep), 2^n built in the exponent bits straight from
+// the shifter's low bits. Max relative error 1.6e-7 (~3 ulp). The clamps do the range
+// handling without further selects: x <= -88 gives n = -127, whose 2^n bits are +0, so the result
+// is 0 (denormal results only for -87.7 < x < -87.34); x >= 88.38 gives n = 128, 2^n = inf (true
+// overflow is at 88.72); NaN goes through both clamps and the arithmetic. Device: the CUDA expf.
 DETFORGE_HD inline float exp_fast(float x) {
 #ifdef __CUDA_ARCH__
   return ::expf(x);
@@ -70,11 +71,11 @@ DETFORGE_HD inline float exp_fast(float x) {
   float n = t - shifter;
   float r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  float r2 = r * r, r4 = r2 * r2;
-  float lo = (1.6666665459e-1f * r + 5.0000001201e-1f) * r2 + (r + 1.0f);
-  float hi =
-      (1.9875691500e-4f * r + 1.3981999507e-3f) * r2 + (8.3334519073e-3f * r + 4.1665795894e-2f);
-  float y = hi * r4 + lo;
+  float p = 8.290273137e-03f * r + 4.189816117e-02f;
+  p = p * r + 1.666763872e-01f;
+  p = p * r + 4.999914765e-01f;
+  p = p * r + 9.999997020e-01f;
+  float y = p * r + 1.0f;
   union {
     float f;
     int32_t i;

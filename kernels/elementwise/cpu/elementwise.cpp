@@ -1,7 +1,6 @@
 // FP exceptions are not used: without trapping math GCC if-converts the selects in the element
-// functors (NaN checks, clamps in dmath::exp_fast) and vectorises these loops.
-#if defined(__GNUC__) && !defined(__clang__)
-#endif
+// functors (NaN checks, clamps in dmath::exp_fast) and vectorises these loops (built with
+// -fno-thread-jumps under GCC: CMakeLists.txt says why).
 #include "kernels/cpu/loops.h"
 #include "kernels/elementwise/elementwise_impl.h"
 

@@ -1,7 +1,6 @@
 // FP exceptions are not used: without trapping math GCC if-converts the selects in the element
-// functors (NaN checks, clamps in dmath::exp_fast) and vectorises these loops.
-#if defined(__GNUC__) && !defined(__clang__)
-#endif
+// functors (NaN checks, clamps in dmath::exp_fast) and vectorises these loops (built with
+// -fno-thread-jumps under GCC: CMakeLists.txt says why).
 // CPU reduce_stub: sum/mean/prod/max/min/amax/amin/norm1/norm2/logsumexp over the trailing dims.
 // Floating sums accumulate in double (16 independent lanes in the row kernels, so they vectorise).
 #include <cmath>

@@ -32,7 +32,7 @@ void BM_Copy(benchmark::State& st) {
   for (auto _ : st) raw::copy(b, a);
   set_bytes(st, 2.0 * n * 4);
 }
-BENCHMARK(BM_Copy)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
+BENCHMARK(BM_Copy)->Arg(1 << 14)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
 
 void BM_Add(benchmark::State& st) {
   int64_t n = st.range(0);
@@ -40,7 +40,7 @@ void BM_Add(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(add(a, b));
   set_bytes(st, 3.0 * n * 4);
 }
-BENCHMARK(BM_Add)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
+BENCHMARK(BM_Add)->Arg(1 << 14)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
 
 // The loops alone: outputs preallocated (the functional ops above also pay for a fresh output,
 // i.e. first-touch page faults of a large allocation, as PyTorch does).
@@ -71,21 +71,37 @@ void BM_AddBroadcast(benchmark::State& st) {
 }
 BENCHMARK(BM_AddBroadcast)->Arg(1 << 22)->UseRealTime();
 
+// Unary ops with a fresh output per call. 16K floats run in one chunk on one thread (under the
+// parallel grain): the serial copy of the loop, which must vectorise too.
+template <class F>
+void unary_op(benchmark::State& st, F f, float offset = 0.f) {
+  int64_t n = st.range(0);
+  Tensor a = rnd({n});
+  if (offset != 0.f) a = add(a, Tensor::full({1}, offset));
+  for (auto _ : st) benchmark::DoNotOptimize(f(a));
+  set_bytes(st, 2.0 * n * 4);
+}
 void BM_Sigmoid(benchmark::State& st) {
-  int64_t n = st.range(0);
-  Tensor a = rnd({n});
-  for (auto _ : st) benchmark::DoNotOptimize(sigmoid(a));
-  set_bytes(st, 2.0 * n * 4);
+  unary_op(st, [](const Tensor& a) { return sigmoid(a); });
 }
-BENCHMARK(BM_Sigmoid)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
-
 void BM_Gelu(benchmark::State& st) {
-  int64_t n = st.range(0);
-  Tensor a = rnd({n});
-  for (auto _ : st) benchmark::DoNotOptimize(gelu(a));
-  set_bytes(st, 2.0 * n * 4);
+  unary_op(st, [](const Tensor& a) { return gelu(a); });
 }
-BENCHMARK(BM_Gelu)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
+void BM_Exp(benchmark::State& st) {
+  unary_op(st, [](const Tensor& a) { return exp(a); });
+}
+void BM_Tanh(benchmark::State& st) {
+  unary_op(st, [](const Tensor& a) { return tanh(a); });
+}
+void BM_Log(benchmark::State& st) {  // inputs in [1, 5]
+  unary_op(
+      st, [](const Tensor& a) { return log(a); }, 3.f);
+}
+BENCHMARK(BM_Sigmoid)->Arg(1 << 14)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
+BENCHMARK(BM_Gelu)->Arg(1 << 14)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
+BENCHMARK(BM_Exp)->Arg(1 << 14)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
+BENCHMARK(BM_Tanh)->Arg(1 << 14)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
+BENCHMARK(BM_Log)->Arg(1 << 14)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
 
 void BM_SumLastDim(benchmark::State& st) {
   int64_t n = st.range(0), c = 1024;
@@ -117,7 +133,7 @@ void BM_SoftmaxRows(benchmark::State& st) {
   for (auto _ : st) benchmark::DoNotOptimize(softmax(a, -1));
   set_bytes(st, 2.0 * n * 4);
 }
-BENCHMARK(BM_SoftmaxRows)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
+BENCHMARK(BM_SoftmaxRows)->Arg(1 << 14)->Arg(1 << 22)->Arg(1 << 24)->UseRealTime();
 
 }  // namespace
 }  // namespace detforge

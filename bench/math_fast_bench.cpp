@@ -1,4 +1,4 @@
-// The branch-free float bodies behind every vectorised CPU exp / sigmoid / gelu loop
+// The branch-free float bodies behind every vectorised CPU exp / sigmoid / gelu / tanh loop
 // (kernels/math.h), timed alone: 4,096 floats (L1-resident) in the `omp simd` form the kernels
 // compile to, one thread, no tensor or dispatch overhead. ns per element = 1e9 / items_per_second.
 #include <benchmark/benchmark.h>
@@ -45,9 +45,13 @@ void BM_MathSigmoidFast(benchmark::State& st) {
 void BM_MathGeluErfFast(benchmark::State& st) {
   run(st, [](float v) { return 0.5f * v * (1.0f + dmath::erf_fast(v * 0.70710678118654752f)); });
 }
+void BM_MathTanhFast(benchmark::State& st) {
+  run(st, [](float v) { return dmath::tanh_fast(v); });
+}
 BENCHMARK(BM_MathExpFast);
 BENCHMARK(BM_MathSigmoidFast);
 BENCHMARK(BM_MathGeluErfFast);
+BENCHMARK(BM_MathTanhFast);
 
 }  // namespace
 }  // namespace detforge

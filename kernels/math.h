@@ -53,14 +53,16 @@ DETFORGE_HD inline T sigmoid(T x) {
 
 // exp whose host body is branch-free arithmetic (no libm call), so `omp simd` loops over it
 // vectorise: x = n ln2 + r (Cody-Waite, n rounded by the 1.5 * 2^23 shifter inside one FMA), e^r by
-// a degree-5 polynomial with the relative-error minimax coefficients of scripts/fit_exp_poly.py,
+// a degree-5 polynomial with the relative-error minimax coefficients of scripts/fit_fast_math.py,
 // in Horner form (five FMAs; the Cephes degree-7 polynomial used before cost nine FMA-pipe
 // instructions for accuracy a float cannot keep), 2^n built in the exponent bits straight from
 // the shifter's low bits. Max relative error 1.6e-7 (~3 ulp). The clamps do the range
 // handling without further selects: x <= -88 gives n = -127, whose 2^n bits are +0, so the result
 // is 0 (denormal results only for -87.7 < x < -87.34); x >= 88.38 gives n = 128, 2^n = inf (true
 // overflow is at 88.72); NaN goes through both clamps and the arithmetic. Device: the CUDA expf.
-DETFORGE_HD inline float exp_fast(float x) {
+// Force-inlined (DETFORGE_HD_INLINE): GCC had outlined it in the serial (single-chunk) copy of the
+// sigmoid / silu loops, which then ran scalar, ~20x slower, on every tensor under 32K elements.
+DETFORGE_HD_INLINE float exp_fast(float x) {
 #ifdef __CUDA_ARCH__
   return ::expf(x);
 #else
@@ -92,7 +94,7 @@ DETFORGE_HD inline double exp_fast(double x) {
 // [-4, 4], clamped outside (|erf| rounds to 1 in float there); P and Q in Estrin form (shorter
 // dependency chains than Horner). Max abs error 3.3e-7 over [-7, 7] (measured against std::erf in
 // double), i.e. a few ulp near 1. NaN propagates. Device: erff.
-DETFORGE_HD inline float erf_fast(float x) {
+DETFORGE_HD_INLINE float erf_fast(float x) {
 #ifdef __CUDA_ARCH__
   return ::erff(x);
 #else
@@ -110,8 +112,30 @@ DETFORGE_HD inline float erf_fast(float x) {
 }
 DETFORGE_HD inline double erf_fast(double x) { return erf(x); }
 
+// tanh whose host body vectorises (glibc's tanhf is a scalar call, ~16 ns per element here):
+// on a = min(|x|, 10), a + a^3 P(a^2) below 0.55 (relative-error minimax fit, 3.8e-8, by
+// scripts/fit_fast_math.py) and 1 - 2 / (e^(2a) + 1) from 0.55 up (no cancellation there: the
+// subtrahend is under 1/2), both computed and one selected, then x's sign (so -0 and NaN keep
+// theirs). Max relative error 2.5e-7 (tests/kernels/math_fast_test.cpp). Device: tanhf.
+DETFORGE_HD_INLINE float tanh_fast(float x) {
+#ifdef __CUDA_ARCH__
+  return ::tanhf(x);
+#else
+  float a = std::fabs(x);
+  a = a > 10.0f ? 10.0f : a;  // tanh(10) rounds to 1; keeps e^(2a) finite. NaN passes.
+  float a2 = a * a;
+  float p = 1.643756591e-02f * a2 + -5.267180502e-02f;
+  p = p * a2 + 1.332072467e-01f;
+  p = p * a2 + -3.333294690e-01f;
+  float small = a + a * a2 * p;
+  float large = 1.0f - 2.0f / (exp_fast(2.0f * a) + 1.0f);
+  return std::copysign(a < 0.55f ? small : large, x);
+#endif
+}
+DETFORGE_HD inline double tanh_fast(double x) { return tanh(x); }
+
 template <class T>
-DETFORGE_HD inline T sigmoid_fast(T x) {
+DETFORGE_HD_INLINE T sigmoid_fast(T x) {
   return T(1) / (T(1) + exp_fast(-x));
 }
 

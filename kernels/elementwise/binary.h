@@ -183,7 +183,7 @@ struct GeluTanhBackwardOp {
   DETFORGE_HD T operator()(T g, T x, const BinaryParams&) const {
     const T k = T(0.79788456080286535588), c = T(0.044715);
     T inner = k * (x + c * x * x * x);
-    T t = dmath::tanh(inner);
+    T t = dmath::tanh_fast(inner);
     T dinner = k * (T(1) + T(3) * c * x * x);
     return g * (T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * dinner);
   }

@@ -1,9 +1,10 @@
-// dmath::exp_fast and dmath::erf_fast (kernels/math.h): the branch-free float bodies that every
-// vectorised CPU loop over exp / sigmoid / softmax / gelu uses. Checked against double-precision
-// libm on a sweep through the float bit patterns, in a scalar call and in an `omp simd` loop (the
-// form the kernels compile to), plus the range edges and NaN / inf.
+// dmath::exp_fast, erf_fast and tanh_fast (kernels/math.h): the branch-free float bodies that every
+// vectorised CPU loop over exp / sigmoid / softmax / gelu / tanh uses. Checked against
+// double-precision libm on a sweep through the float bit patterns, in a scalar call and in an `omp
+// simd` loop (the form the kernels compile to), plus the range edges and NaN / inf.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -30,6 +31,10 @@ std::vector<float> sweep(float limit) {
 __attribute__((noinline)) void exp_loop(const float* x, float* y, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) y[i] = dmath::exp_fast(x[i]);
+}
+__attribute__((noinline)) void tanh_loop(const float* x, float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = dmath::tanh_fast(x[i]);
 }
 __attribute__((noinline)) void erf_loop(const float* x, float* y, int64_t n) {
 #pragma omp simd
@@ -116,6 +121,44 @@ TEST(MathFast, ErfAbsoluteErrorAndSpecials) {
   EXPECT_EQ(r[2], 0.f);
   EXPECT_TRUE(std::isnan(r[3]));
   EXPECT_TRUE(std::isnan(dmath::erf_fast(s[3])));
+}
+
+// Relative error everywhere down to the smallest normal (tanh(x) ~ x there), both branches of the
+// body and the threshold between them (0.55) included by the sweep.
+TEST(MathFast, TanhRelativeErrorAndSpecials) {
+  std::vector<float> x = sweep(12.f);
+  for (float v : {0.55f, std::nextafter(0.55f, 0.f), -0.55f, 1e-20f, 9.f, 9.02f, 10.f, 10.5f})
+    x.push_back(v);
+  ASSERT_GT(x.size(), 100000u);
+  std::vector<float> y(x.size());
+  tanh_loop(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::fabs(x[i]) < std::numeric_limits<float>::min()) continue;  // denormals: below
+    double ref = std::tanh(static_cast<double>(x[i]));
+    double rel_vec = std::fabs(y[i] - ref) / std::fabs(ref);
+    double rel_scalar = std::fabs(dmath::tanh_fast(x[i]) - ref) / std::fabs(ref);
+    worst = std::max({worst, rel_vec, rel_scalar});
+    ASSERT_LE(rel_vec, 3e-7) << "tanh_fast(" << x[i] << ") = " << y[i] << ", tanh = " << ref;
+    ASSERT_LE(rel_scalar, 3e-7) << "scalar tanh_fast(" << x[i] << ")";
+  }
+  EXPECT_GT(worst, 0.0);
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> s = {0.f,   -0.f,   inf,    -inf,
+                          100.f, -100.f, 1e-40f, std::numeric_limits<float>::quiet_NaN()};
+  std::vector<float> r(s.size());
+  tanh_loop(s.data(), r.data(), static_cast<int64_t>(s.size()));
+  EXPECT_EQ(r[0], 0.f);
+  EXPECT_FALSE(std::signbit(r[0]));
+  EXPECT_EQ(r[1], 0.f);
+  EXPECT_TRUE(std::signbit(r[1]));  // -0 keeps its sign, like tanhf
+  EXPECT_EQ(r[2], 1.f);
+  EXPECT_EQ(r[3], -1.f);
+  EXPECT_EQ(r[4], 1.f);
+  EXPECT_EQ(r[5], -1.f);
+  EXPECT_NEAR(r[6], 1e-40f, 1e-45f);  // a denormal: tanh(x) = x
+  EXPECT_TRUE(std::isnan(r[7]));
+  EXPECT_TRUE(std::isnan(dmath::tanh_fast(s[7])));
 }
 
 }  // namespace

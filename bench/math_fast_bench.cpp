@@ -1,4 +1,4 @@
-// The branch-free float bodies behind every vectorised CPU exp / sigmoid / gelu / tanh loop
+// The branch-free float bodies behind every vectorised CPU exp / sigmoid / gelu / tanh / log loop
 // (kernels/math.h), timed alone: 4,096 floats (L1-resident) in the `omp simd` form the kernels
 // compile to, one thread, no tensor or dispatch overhead. ns per element = 1e9 / items_per_second.
 #include <benchmark/benchmark.h>
@@ -48,10 +48,14 @@ void BM_MathGeluErfFast(benchmark::State& st) {
 void BM_MathTanhFast(benchmark::State& st) {
   run(st, [](float v) { return dmath::tanh_fast(v); });
 }
+void BM_MathLogFast(benchmark::State& st) {
+  run(st, [](float v) { return dmath::log_fast(v + 9.0f); });  // inputs in [1, 17]
+}
 BENCHMARK(BM_MathExpFast);
 BENCHMARK(BM_MathSigmoidFast);
 BENCHMARK(BM_MathGeluErfFast);
 BENCHMARK(BM_MathTanhFast);
+BENCHMARK(BM_MathLogFast);
 
 }  // namespace
 }  // namespace detforge

@@ -21,6 +21,15 @@
 #define DETFORGE_HD_INLINE DETFORGE_HD inline
 #endif
 
+// On the lambda that holds a CPU element loop: inline every call inside it (functor, element math),
+// so that GCC's inlining budget cannot leave an outlined call in one copy of the loop (the serial
+// single-chunk copy ran scalar for sigmoid and tanh that way) and stop it from vectorising.
+#if defined(__GNUC__) && !defined(__CUDA_ARCH__)
+#define DETFORGE_FLATTEN __attribute__((flatten))
+#else
+#define DETFORGE_FLATTEN
+#endif
+
 #if defined(__CUDA_ARCH__)
 #define DETFORGE_RESTRICT __restrict__
 #else

@@ -53,7 +53,7 @@ void map_impl(const Tensor& out, const std::array<Tensor, sizeof...(InTs)>& ins,
   bool contiguous = out.is_contiguous() && (ins[I].is_contiguous() && ...);
   if (contiguous) {
     // Same index for every operand (in-place aliasing is element-wise), so `omp simd` is safe.
-    parallel_for(0, n, kDefaultGrain, [&](int64_t b, int64_t e) {
+    parallel_for(0, n, kDefaultGrain, [&](int64_t b, int64_t e) DETFORGE_FLATTEN {
       OutT* DF_RESTRICT op = o;
       const auto ptrs = in_ptrs;
 #pragma omp simd
@@ -79,23 +79,25 @@ void map_impl(const Tensor& out, const std::array<Tensor, sizeof...(InTs)>& ins,
     }
   }
   const bool unit = ((is[I + 1] <= 1) && ...) && is[0] == 1;
-  parallel_for(0, rows, std::max<int64_t>(1, kDefaultGrain / L), [&](int64_t b, int64_t e) {
-    Odometer<N> od(outer, b);
-    for (int64_t r = b; r < e; ++r, od.next()) {
-      OutT* orow = o + od.off[0];
-      if (unit) {
-        const std::tuple<const InTs*...> rp{std::get<I>(in_ptrs) + od.off[I + 1]...};
-        const int64_t s_[N] = {is[0], is[I + 1]...};
+  parallel_for(
+      0, rows, std::max<int64_t>(1, kDefaultGrain / L), [&](int64_t b, int64_t e) DETFORGE_FLATTEN {
+        Odometer<N> od(outer, b);
+        for (int64_t r = b; r < e; ++r, od.next()) {
+          OutT* orow = o + od.off[0];
+          if (unit) {
+            const std::tuple<const InTs*...> rp{std::get<I>(in_ptrs) + od.off[I + 1]...};
+            const int64_t s_[N] = {is[0], is[I + 1]...};
 #pragma omp simd
-        for (int64_t j = 0; j < L; ++j)
-          orow[j] = cast_to<OutT>(f(static_cast<acc_t<InTs>>(std::get<I>(rp)[j * s_[I + 1]])...));
-      } else {
-        for (int64_t j = 0; j < L; ++j)
-          orow[j * is[0]] = cast_to<OutT>(
-              f(static_cast<acc_t<InTs>>(std::get<I>(in_ptrs)[od.off[I + 1] + j * is[I + 1]])...));
-      }
-    }
-  });
+            for (int64_t j = 0; j < L; ++j)
+              orow[j] =
+                  cast_to<OutT>(f(static_cast<acc_t<InTs>>(std::get<I>(rp)[j * s_[I + 1]])...));
+          } else {
+            for (int64_t j = 0; j < L; ++j)
+              orow[j * is[0]] = cast_to<OutT>(f(static_cast<acc_t<InTs>>(
+                  std::get<I>(in_ptrs)[od.off[I + 1] + j * is[I + 1]])...));
+          }
+        }
+      });
 }
 }  // namespace detail
 

@@ -1,7 +1,7 @@
-// dmath::exp_fast, erf_fast and tanh_fast (kernels/math.h): the branch-free float bodies that every
-// vectorised CPU loop over exp / sigmoid / softmax / gelu / tanh uses. Checked against
-// double-precision libm on a sweep through the float bit patterns, in a scalar call and in an `omp
-// simd` loop (the form the kernels compile to), plus the range edges and NaN / inf.
+// dmath::exp_fast, erf_fast, tanh_fast and log_fast (kernels/math.h): the branch-free float bodies
+// that every vectorised CPU loop over exp / sigmoid / softmax / gelu / tanh / log uses. Checked
+// against double-precision libm on a sweep through the float bit patterns, in a scalar call and in
+// an `omp simd` loop (the form the kernels compile to), plus the range edges and NaN / inf.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -35,6 +35,10 @@ __attribute__((noinline)) void exp_loop(const float* x, float* y, int64_t n) {
 __attribute__((noinline)) void tanh_loop(const float* x, float* y, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) y[i] = dmath::tanh_fast(x[i]);
+}
+__attribute__((noinline)) void log_loop(const float* x, float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = dmath::log_fast(x[i]);
 }
 __attribute__((noinline)) void erf_loop(const float* x, float* y, int64_t n) {
 #pragma omp simd
@@ -159,6 +163,46 @@ TEST(MathFast, TanhRelativeErrorAndSpecials) {
   EXPECT_NEAR(r[6], 1e-40f, 1e-45f);  // a denormal: tanh(x) = x
   EXPECT_TRUE(std::isnan(r[7]));
   EXPECT_TRUE(std::isnan(dmath::tanh_fast(s[7])));
+}
+
+// Every 4099th positive float bit pattern, denormals to the largest finite, plus the values next
+// to 1 where log(x) ~ x - 1 is smallest.
+TEST(MathFast, LogRelativeErrorAndSpecials) {
+  std::vector<float> x;
+  for (uint32_t b = 1; b < 0x7f800000u; b += 4099) {
+    float f;
+    std::memcpy(&f, &b, 4);
+    x.push_back(f);
+  }
+  for (float v = 1.0f, w = 1.0f; x.size() < 190000;) {
+    v = std::nextafter(v, 2.f);
+    w = std::nextafter(w, 0.f);
+    x.push_back(v);
+    x.push_back(w);
+  }
+  std::vector<float> y(x.size());
+  log_loop(x.data(), y.data(), static_cast<int64_t>(x.size()));
+  double worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    double ref = std::log(static_cast<double>(x[i]));
+    double rel_vec = std::fabs(y[i] - ref) / std::fabs(ref);
+    double rel_scalar = std::fabs(dmath::log_fast(x[i]) - ref) / std::fabs(ref);
+    worst = std::max({worst, rel_vec, rel_scalar});
+    ASSERT_LE(rel_vec, 3e-7) << "log_fast(" << x[i] << ") = " << y[i] << ", log = " << ref;
+    ASSERT_LE(rel_scalar, 3e-7) << "scalar log_fast(" << x[i] << ")";
+  }
+  EXPECT_GT(worst, 0.0);
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> s = {1.f,  0.f,  -0.f,    inf,
+                          -inf, -1.f, -1e-40f, std::numeric_limits<float>::quiet_NaN()};
+  std::vector<float> r(s.size());
+  log_loop(s.data(), r.data(), static_cast<int64_t>(s.size()));
+  EXPECT_EQ(r[0], 0.f);
+  EXPECT_EQ(r[1], -inf);
+  EXPECT_EQ(r[2], -inf);
+  EXPECT_EQ(r[3], inf);
+  for (int i = 4; i <= 7; ++i) EXPECT_TRUE(std::isnan(r[i])) << "log_fast(" << s[i] << ")";
+  EXPECT_TRUE(std::isnan(dmath::log_fast(s[7])));
 }
 
 }  // namespace

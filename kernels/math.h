@@ -55,19 +55,20 @@ DETFORGE_HD inline T sigmoid(T x) {
 // vectorise: x = n ln2 + r (Cody-Waite, n rounded by the 1.5 * 2^23 shifter inside one FMA), e^r by
 // a degree-5 polynomial with the relative-error minimax coefficients of scripts/fit_fast_math.py,
 // in Horner form (five FMAs; the Cephes degree-7 polynomial used before cost nine FMA-pipe
-// instructions for accuracy a float cannot keep), 2^n built in the exponent bits straight from
-// the shifter's low bits. Max relative error 1.6e-7 (~3 ulp). The clamps do the range
-// handling without further selects: x <= -88 gives n = -127, whose 2^n bits are +0, so the result
-// is 0 (denormal results only for -87.7 < x < -87.34); x >= 88.38 gives n = 128, 2^n = inf (true
-// overflow is at 88.72); NaN goes through both clamps and the arithmetic. Device: the CUDA expf.
-// Force-inlined (DETFORGE_HD_INLINE): GCC had outlined it in the serial (single-chunk) copy of the
-// sigmoid / silu loops, which then ran scalar, ~20x slower, on every tensor under 32K elements.
-DETFORGE_HD_INLINE float exp_fast(float x) {
-#ifdef __CUDA_ARCH__
-  return ::expf(x);
-#else
-  float xc = x < -88.0f ? -88.0f : x;  // (not fmaxf: NaN must pass)
-  xc = xc > 88.73f ? 88.73f : xc;
+// instructions for accuracy a float cannot keep). Max relative error 1.6e-7 (~3 ulp) over normal
+// results. Two ways to apply 2^n:
+// - exp_fast, inside composite kernels (sigmoid, softmax, tanh, losses): one scale built in the
+//   exponent bits. Range cut short at both ends, without selects: x <= -88 gives n = -127, whose
+//   2^n bits are +0, so the result is 0 (denormal results only for -87.7 < x < -87.34, where
+//   expf has them down to -103.9); x >= 88.38 gives n = 128, 2^n = inf (expf overflows at 88.72).
+// - exp_full, the exp op: 2^h * 2^(n-h), h = n >> 1, both factors normal for n in [-150, 128],
+//   so results stay finite up to FLT_MAX and small ones round once into denormals, as expf's
+//   do; ~0.1 ns per element more.
+// NaN goes through the clamps and the arithmetic. The integer work is unsigned (NaN payload bits
+// must not overflow a signed int). Device: the CUDA expf. Force-inlined (DETFORGE_HD_INLINE): GCC
+// had outlined exp_fast in the serial (single-chunk) copy of the sigmoid / silu loops, which then
+// ran scalar on every tensor under 32K elements.
+DETFORGE_HD_INLINE float exp_reduced(float xc, uint32_t& tbits) {  // e^r; tbits hold n + shifter
   const float shifter = 12582912.0f;  // 1.5 * 2^23: t's low mantissa bits hold round(x / ln2)
   float t = xc * 1.44269504088896341f + shifter;
   float n = t - shifter;
@@ -77,19 +78,50 @@ DETFORGE_HD_INLINE float exp_fast(float x) {
   p = p * r + 1.666763872e-01f;
   p = p * r + 4.999914765e-01f;
   p = p * r + 9.999997020e-01f;
-  float y = p * r + 1.0f;
   union {
     float f;
-    int32_t i;
-  } scale;
-  scale.f = t;
-  scale.i = static_cast<int32_t>(static_cast<uint32_t>(scale.i) << 23) + (127 << 23);
-  return y * scale.f;
+    uint32_t u;
+  } tb;
+  tb.f = t;
+  tbits = tb.u;
+  return p * r + 1.0f;
+}
+DETFORGE_HD_INLINE float exp_from_bits(uint32_t u) {
+  union {
+    uint32_t u;
+    float f;
+  } v;
+  v.u = u;
+  return v.f;
+}
+DETFORGE_HD_INLINE float exp_fast(float x) {
+#ifdef __CUDA_ARCH__
+  return ::expf(x);
+#else
+  float xc = x < -88.0f ? -88.0f : x;  // (not fmaxf: NaN must pass)
+  xc = xc > 88.73f ? 88.73f : xc;
+  uint32_t tb;
+  const float y = exp_reduced(xc, tb);
+  return y * exp_from_bits((tb << 23) + (127u << 23));
+#endif
+}
+DETFORGE_HD_INLINE float exp_full(float x) {
+#ifdef __CUDA_ARCH__
+  return ::expf(x);
+#else
+  float xc = x < -104.0f ? -104.0f : x;  // e^-104 rounds to 0
+  xc = xc > 88.73f ? 88.73f : xc;
+  uint32_t tb;
+  const float y = exp_reduced(xc, tb);
+  const uint32_t n = tb - 0x4b400000u;  // n in two's complement: t's bits minus the shifter's
+  const uint32_t h = static_cast<uint32_t>(static_cast<int32_t>(n) >> 1);
+  return y * exp_from_bits((h + 127u) << 23) * exp_from_bits((n - h + 127u) << 23);
 #endif
 }
 DETFORGE_HD inline double exp_fast(double x) {
   return exp(x);
 }
+DETFORGE_HD inline double exp_full(double x) { return exp(x); }
 // erf as a rational function that vectorises (no libm call): erf(x) ~ x P(x^2) / Q(x^2) on
 // [-4, 4], clamped outside (|erf| rounds to 1 in float there); P and Q in Estrin form (shorter
 // dependency chains than Horner). Max abs error 3.3e-7 over [-7, 7] (measured against std::erf in
@@ -147,12 +179,12 @@ DETFORGE_HD_INLINE float log_fast(float x) {
   float xs = tiny ? x * 8388608.0f : x;
   union {
     float f;
-    int32_t i;
+    uint32_t u;
   } v;
   v.f = xs;
-  const int32_t k = v.i - 0x3f3504f3;  // bits of sqrt(1/2): m's exponent field starts there
-  const float e = static_cast<float>((k >> 23) - (tiny ? 23 : 0));
-  v.i = (k & 0x7fffff) + 0x3f3504f3;
+  const uint32_t k = v.u - 0x3f3504f3u;  // bits of sqrt(1/2): m's exponent field starts there
+  const float e = static_cast<float>((static_cast<int32_t>(k) >> 23) - (tiny ? 23 : 0));
+  v.u = (k & 0x7fffffu) + 0x3f3504f3u;  // unsigned: negative inputs' bits must not overflow
   const float f = v.f - 1.0f;
   const float s = f / (f + 2.0f), s2 = s * s;
   float q = 0.222222222f * s2 + 0.285714286f;  // 2/9, 2/7, 2/5, 2/3

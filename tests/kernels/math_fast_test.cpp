@@ -1,7 +1,8 @@
-// dmath::exp_fast, erf_fast, tanh_fast and log_fast (kernels/math.h): the branch-free float bodies
-// that every vectorised CPU loop over exp / sigmoid / softmax / gelu / tanh / log uses. Checked
-// against double-precision libm on a sweep through the float bit patterns, in a scalar call and in
-// an `omp simd` loop (the form the kernels compile to), plus the range edges and NaN / inf.
+// dmath::exp_fast, exp_full, erf_fast, tanh_fast and log_fast (kernels/math.h): the branch-free
+// float bodies that every vectorised CPU loop over exp / sigmoid / softmax / gelu / tanh / log
+// uses. Checked against double-precision libm on a sweep through the float bit patterns, in a
+// scalar call and in an `omp simd` loop (the form the kernels compile to), plus the range edges and
+// NaN / inf.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -79,6 +80,8 @@ TEST(MathFast, ExpRelativeErrorOverTheNormalRange) {
   EXPECT_GT(worst, 0.0);  // the sweep did compare something inexact
 }
 
+// exp_fast's range is cut short at both ends (kernels/math.h): the expectations below are its
+// contract inside composite kernels; the exp op uses exp_full (next test).
 TEST(MathFast, ExpRangeEdgesAndSpecials) {
   const float inf = std::numeric_limits<float>::infinity();
   std::vector<float> x = {0.f,
@@ -140,6 +143,52 @@ TEST(MathFast, ErfAbsoluteErrorAndSpecials) {
   EXPECT_TRUE(std::isnan(dmath::erf_fast(s[3])));
 }
 
+__attribute__((noinline)) void exp_full_loop(const float* x, float* y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) y[i] = dmath::exp_full(x[i]);
+}
+
+// exp_full has expf's range: relative error over normal results, denormal results within two
+// denormal steps, overflow exactly where expf overflows (every float in [88.3, 88.8]).
+TEST(MathFast, ExpFullRangeMatchesExpf) {
+  std::vector<float> normal, tiny;
+  for (float v : sweep(110.f))
+    (std::exp(static_cast<double>(v)) >= std::numeric_limits<float>::min() ? normal : tiny)
+        .push_back(v);
+  for (float v = 88.3f; v < 88.8f; v = std::nextafter(v, 89.f)) normal.push_back(v);
+  for (float v = -106.f; v < -87.34f; v += 1e-3f) tiny.push_back(v);  // denormal results
+  std::vector<float> finite;
+  for (float v : normal)
+    if (std::isfinite(std::exp(v))) finite.push_back(v);
+  ASSERT_GT(finite.size(), 100000u);
+  EXPECT_GT(worst_relative_error(
+                finite, exp_full_loop, [](float v) { return dmath::exp_full(v); },
+                [](double v) { return std::exp(v); }, 4e-7, "exp_full"),
+            0.0);
+  std::vector<float> y(normal.size());
+  exp_full_loop(normal.data(), y.data(), static_cast<int64_t>(normal.size()));
+  for (size_t i = 0; i < normal.size(); ++i)
+    ASSERT_EQ(std::isinf(y[i]), std::isinf(std::exp(normal[i]))) << "exp_full(" << normal[i] << ")";
+  ASSERT_GT(tiny.size(), 10000u);
+  std::vector<float> z(tiny.size());
+  exp_full_loop(tiny.data(), z.data(), static_cast<int64_t>(tiny.size()));
+  const double step = std::numeric_limits<float>::denorm_min();
+  for (size_t i = 0; i < tiny.size(); ++i)
+    ASSERT_LE(std::fabs(z[i] - std::exp(static_cast<double>(tiny[i]))), 2 * step)
+        << "exp_full(" << tiny[i] << ") = " << z[i];
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> s = {0.f,  -0.f,  -104.f, -1e30f,
+                          -inf, 1e30f, inf,    std::numeric_limits<float>::quiet_NaN()};
+  std::vector<float> r(s.size());
+  exp_full_loop(s.data(), r.data(), static_cast<int64_t>(s.size()));
+  EXPECT_EQ(r[0], 1.f);
+  EXPECT_EQ(r[1], 1.f);
+  for (int i = 2; i <= 4; ++i) EXPECT_EQ(r[i], 0.f) << "exp_full(" << s[i] << ")";
+  EXPECT_EQ(r[5], inf);
+  EXPECT_EQ(r[6], inf);
+  EXPECT_TRUE(std::isnan(r[7]));
+}
+
 // Relative error everywhere down to the smallest normal (tanh(x) ~ x there), both branches of the
 // body and the threshold between them (0.55) included by the sweep.
 TEST(MathFast, TanhRelativeErrorAndSpecials) {
@@ -181,11 +230,12 @@ TEST(MathFast, LogRelativeErrorAndSpecials) {
     std::memcpy(&f, &b, 4);
     x.push_back(f);
   }
-  for (float v = 1.0f, w = 1.0f; x.size() < 190000;) {
-    v = std::nextafter(v, 2.f);
-    w = std::nextafter(w, 0.f);
-    x.push_back(v);
-    x.push_back(w);
+  float up = 1.0f, down = 1.0f;
+  for (int i = 0; i < 20000; ++i) {  // the 20,000 floats on each side of 1
+    up = std::nextafter(up, 2.f);
+    down = std::nextafter(down, 0.f);
+    x.push_back(up);
+    x.push_back(down);
   }
   EXPECT_GT(worst_relative_error(
                 x, log_loop, [](float v) { return dmath::log_fast(v); },

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "tensor/half.h"  // float_bits / bits_float
 #include "tensor/macros.h"
 
 namespace detforge::dmath {
@@ -78,21 +79,8 @@ DETFORGE_HD_INLINE float exp_reduced(float xc, uint32_t& tbits) {  // e^r; tbits
   p = p * r + 1.666763872e-01f;
   p = p * r + 4.999914765e-01f;
   p = p * r + 9.999997020e-01f;
-  union {
-    float f;
-    uint32_t u;
-  } tb;
-  tb.f = t;
-  tbits = tb.u;
+  tbits = float_bits(t);
   return p * r + 1.0f;
-}
-DETFORGE_HD_INLINE float exp_from_bits(uint32_t u) {
-  union {
-    uint32_t u;
-    float f;
-  } v;
-  v.u = u;
-  return v.f;
 }
 DETFORGE_HD_INLINE float exp_fast(float x) {
 #ifdef __CUDA_ARCH__
@@ -102,7 +90,7 @@ DETFORGE_HD_INLINE float exp_fast(float x) {
   xc = xc > 88.73f ? 88.73f : xc;
   uint32_t tb;
   const float y = exp_reduced(xc, tb);
-  return y * exp_from_bits((tb << 23) + (127u << 23));
+  return y * bits_float((tb << 23) + (127u << 23));
 #endif
 }
 DETFORGE_HD_INLINE float exp_full(float x) {
@@ -115,7 +103,7 @@ DETFORGE_HD_INLINE float exp_full(float x) {
   const float y = exp_reduced(xc, tb);
   const uint32_t n = tb - 0x4b400000u;  // n in two's complement: t's bits minus the shifter's
   const uint32_t h = static_cast<uint32_t>(static_cast<int32_t>(n) >> 1);
-  return y * exp_from_bits((h + 127u) << 23) * exp_from_bits((n - h + 127u) << 23);
+  return y * bits_float((h + 127u) << 23) * bits_float((n - h + 127u) << 23);
 #endif
 }
 DETFORGE_HD inline double exp_fast(double x) {
@@ -176,16 +164,10 @@ DETFORGE_HD_INLINE float log_fast(float x) {
   return ::logf(x);
 #else
   const bool tiny = x < 1.17549435e-38f;  // denormal, zero or negative: the last two set below
-  float xs = tiny ? x * 8388608.0f : x;
-  union {
-    float f;
-    uint32_t u;
-  } v;
-  v.f = xs;
-  const uint32_t k = v.u - 0x3f3504f3u;  // bits of sqrt(1/2): m's exponent field starts there
+  const uint32_t k = float_bits(tiny ? x * 8388608.0f : x) - 0x3f3504f3u;  // sqrt(1/2)'s bits:
+  // m's exponent field starts there; unsigned, as negative inputs' bits must not overflow
   const float e = static_cast<float>((static_cast<int32_t>(k) >> 23) - (tiny ? 23 : 0));
-  v.u = (k & 0x7fffffu) + 0x3f3504f3u;  // unsigned: negative inputs' bits must not overflow
-  const float f = v.f - 1.0f;
+  const float f = bits_float((k & 0x7fffffu) + 0x3f3504f3u) - 1.0f;
   const float s = f / (f + 2.0f), s2 = s * s;
   float q = 0.222222222f * s2 + 0.285714286f;  // 2/9, 2/7, 2/5, 2/3
   q = q * s2 + 0.4f;
